@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up lstosa-snake on a fresh machine: two Python environments and graphviz.
+#   .venv      Snakemake + executor plugins + the lstosa_snake package + test tools
+#   .venv-lst  the lstchain/ctapipe tools + the lstosa_snake package (generator, work-arounds)
+# Idempotent: re-running only installs what is missing. Needs python3 >= 3.11.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+py="${PYTHON:-python3}"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if ! "$py" -m uv --version >/dev/null 2>&1; then
+    log "installing uv"
+    "$py" -m pip install --quiet uv
+fi
+uv() { "$py" -m uv "$@"; }
+
+make_env() {  # make_env DIR REQUIREMENTS
+    local dir="$1" req="$2"
+    [ -x "$dir/bin/python" ] || uv venv --quiet --python "$py" "$dir"
+    log "installing $req into $dir"
+    VIRTUAL_ENV="$root/$dir" uv pip install --quiet -r "$req" -e "$root"
+}
+make_env .venv envs/snakemake.txt
+make_env .venv-lst envs/lstchain-tools.txt
+
+# graphviz renders --dag / --rulegraph; optional when not root (then only DOT is written).
+if ! command -v dot >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing graphviz"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+    else
+        log "graphviz (dot) not found: --dag/--rulegraph rendering unavailable"
+    fi
+fi
+log "done: activate with 'source .venv/bin/activate' (lstchain tools live in .venv-lst)"
