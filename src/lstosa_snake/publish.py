@@ -288,11 +288,13 @@ class _Client:
                 self.sleep(delay)
             try:
                 if body_path is not None:
+                    # Stream the file.  requests sends an empty file object chunked
+                    # (which nginx' WebDAV refuses): empty files go as b"".
                     with open(body_path, "rb") as body:
+                        size = os.fstat(body.fileno()).st_size
                         resp = self.session.request(
-                            method, url, data=body, auth=self.auth, timeout=self.timeout,
-                            allow_redirects=False,
-                            headers={"Content-Length": str(body_path.stat().st_size)},
+                            method, url, data=body if size else b"", auth=self.auth,
+                            timeout=self.timeout, allow_redirects=False,
                         )
                 else:
                     resp = self.session.request(
