@@ -1,0 +1,20 @@
+# lstosa-snake: the nightly LST-1 on-site analysis.
+#   snakemake --profile profiles/default --config date=2020-01-27
+# The night summary is expanded into (run, sub-run) jobs: calibration first, then per sub-run
+# r0_to_dl1 -> dl1_datacheck -> dl1_to_dl2, then per run merges and datacheck, then the night closes.
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/night_summary.smk"
+include: "workflow/rules/calibration.smk"
+include: "workflow/rules/r0_to_dl1.smk"
+include: "workflow/rules/dl1_to_dl2.smk"
+include: "workflow/rules/close.smk"
+
+
+rule all:
+    input:
+        night_targets,
+    default_target: True

@@ -1,0 +1,130 @@
+"""The night report, written when the night closes, from the plan and the products on disk.
+
+``python -m lstosa_snake.report close ...`` is the ``close_night`` rule's command. The report is
+JSON (``running_analysis/<date>/<prod_id>/night_report.json``) so that the status view, the web
+page and people's scripts read the same facts; the ``NightFinished.txt`` flag is written last.
+Both are written atomically (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import LstosaError
+from .night import NightPlan, plan_night
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def count_events(path: Path, node: str) -> int | None:
+    """Rows of one table of an HDF5 product, or None when h5py/tables are not importable here."""
+    try:
+        import tables  # noqa: PLC0415 (only in the tools' environment)
+    except ImportError:
+        return None
+    try:
+        with tables.open_file(str(path)) as f:
+            return int(f.get_node(node).nrows)
+    except (OSError, tables.NoSuchNodeError):
+        return None
+
+
+DL1_NODE = "/dl1/event/telescope/parameters/LST_LSTCam"
+DL2_NODE = "/dl2/event/telescope/parameters/LST_LSTCam"
+
+
+def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
+    p = plan.paths
+    sequences = []
+    for seq in plan.sequences:
+        entry = {
+            "seq": seq.seq,
+            "parent": seq.parent,
+            "type": seq.kind,
+            "run": seq.run.run_id,
+            "n_subruns": seq.run.n_subruns,
+            "calibration": seq.calibration.label if seq.calibration else None,
+        }
+        rp = plan.runs.get(seq.run.run_id) if seq.kind == "DATA" else None
+        if seq.kind == "DATA":
+            entry["excluded_run"] = seq.run.run_id in plan.excluded_runs
+        if rp is not None:
+            entry.update(
+                processed_subruns=len(rp.subruns),
+                excluded_subruns=rp.excluded,
+                missing_raw_subruns=rp.missing_raw,
+                calibration_files={k: str(v) for k, v in plan.calibration_files(rp.run_id).items()},
+                products={
+                    "dl1": str(p.dl1_run(rp.run_id)),
+                    "dl2": str(p.dl2_run(rp.run_id)),
+                    "muons": str(p.muons_run(rp.run_id)),
+                    "datacheck_pdf": str(p.datacheck_run_pdf(rp.run_id)),
+                },
+                dl1_events=count_events(p.dl1_run(rp.run_id), DL1_NODE),
+                dl2_events=count_events(p.dl2_run(rp.run_id), DL2_NODE),
+            )
+        sequences.append(entry)
+    return {
+        "date": str(plan.paths.night),
+        "prod_id": p.prod_id,
+        "night_summary": plan.summary.path,
+        "closed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "sequences": sequences,
+        "night_datacheck": str(p.night_datacheck),
+    }
+
+
+def _close(args) -> int:
+    config = json.loads(args.config_json)
+    try:
+        plan = plan_night(config, Path(args.base))
+    except LstosaError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    report = build_report(plan)
+    atomic_write_text(Path(args.report), json.dumps(report, indent=2) + "\n")
+    n_runs = sum(1 for s in report["sequences"] if s["type"] == "DATA")
+    atomic_write_text(
+        Path(args.finished),
+        f"night {report['date']} closed {report['closed']} prod {report['prod_id']} runs {n_runs}\n",
+    )
+    print(f"night {report['date']} closed: report {args.report}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lstosa_snake.report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    close = sub.add_parser("close", help="write the night report and the NightFinished flag")
+    close.add_argument("--base", required=True)
+    close.add_argument("--config-json", required=True)
+    close.add_argument("--report", required=True)
+    close.add_argument("--finished", required=True)
+    args = parser.parse_args(argv)
+    return _close(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Run one lstchain tool so that final locations only ever hold complete files.
+
+The tool writes into a private staging directory; only when it exits 0 and every expected file is
+there (non-empty) are the files moved to their final paths with an atomic rename. A tool that fails
+or is killed leaves nothing in the final location, and a re-run starts from a clean staging
+directory (lstchain's r0_to_dl1, for one, refuses to overwrite).
+
+Used by every rule that runs a tool::
+
+    python -m lstosa_snake.runner --label "r0_to_dl1 run 01874 sub-run 0001" --log LOG \
+        --staging-root DIR --out dl1_LST-1.Run01874.0001.h5=FINAL ... -- TOOL ARGS...
+
+In the tool's arguments ``{staging}`` stands for the staging directory and ``{inputs}`` for a
+directory of symbolic links to the ``--stage-input`` files (for tools that take a directory or a
+glob pattern, so that they see exactly the chosen sub-runs). The command runs without a shell:
+paths with spaces or shell metacharacters are passed as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+class RunnerError(Exception):
+    pass
+
+
+def _tail(log_path: Path, n: int = 40) -> str:
+    """The last meaningful line of the tool's log, to say why it failed in one line."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()[-n:]
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        text = line.strip()
+        if text and not text.startswith(("File ", "^", "~")) and "Traceback" not in text:
+            return text[:300]
+    return ""
+
+
+def move_into_place(src: Path, dst: Path) -> None:
+    """Atomic rename of a complete file into its final path (copy+rename across filesystems)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        partial = dst.with_name(f".{dst.name}.partial")
+        shutil.copyfile(src, partial)
+        with open(partial, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(partial, dst)
+        os.unlink(src)
+
+
+def run_atomic(
+    command: list[str],
+    outputs: dict[str, Path],
+    log_path: Path,
+    staging_root: Path,
+    label: str,
+    stage_inputs: list[Path] = (),
+    allow_empty: tuple[str, ...] = (),
+    env: dict | None = None,
+) -> float:
+    """Run ``command`` in a fresh staging dir; move ``outputs`` (name in staging -> final path).
+
+    Returns the wall time in seconds; raises :class:`RunnerError` with a one-line message.
+    """
+    staging_root.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="job-", dir=staging_root))
+    try:
+        inputs_dir = staging / "_inputs"
+        if stage_inputs:
+            inputs_dir.mkdir()
+            for src in stage_inputs:
+                src = Path(src)
+                if not src.exists():
+                    raise RunnerError(f"{label}: input {src} does not exist")
+                (inputs_dir / src.name).symlink_to(src.resolve())
+        args = [a.replace("{staging}", str(staging)).replace("{inputs}", str(inputs_dir)) for a in command]
+        t0 = time.monotonic()
+        with open(log_path, "a") as log:
+            log.write(f"# {label}\n# command: {subprocess.list2cmdline(args)}\n")
+            log.flush()
+            try:
+                proc = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, cwd=staging, env=env)
+            except FileNotFoundError:
+                raise RunnerError(f"{label}: tool not found: {args[0]}") from None
+        wall = time.monotonic() - t0
+        if proc.returncode != 0:
+            why = _tail(log_path)
+            raise RunnerError(f"{label} failed (exit {proc.returncode}): {why} [log: {log_path}]")
+        for name, final in outputs.items():
+            produced = staging / name
+            if not produced.is_file():
+                raise RunnerError(f"{label}: the tool did not write {name} [log: {log_path}]")
+            if produced.stat().st_size == 0 and name not in allow_empty:
+                raise RunnerError(f"{label}: the tool wrote an empty {name} [log: {log_path}]")
+        for name, final in outputs.items():
+            move_into_place(staging / name, Path(final))
+        return wall
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _parse_out(spec: str) -> tuple[str, Path]:
+    name, sep, final = spec.partition("=")
+    if not sep or not name or not final:
+        raise argparse.ArgumentTypeError(f"--out takes NAME=FINAL_PATH, got {spec!r}")
+    return name, Path(final)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--label", required=True, help="what runs, for messages (rule, run, sub-run)")
+    parser.add_argument("--log", required=True, type=Path)
+    parser.add_argument("--staging-root", required=True, type=Path)
+    parser.add_argument("--out", action="append", type=_parse_out, default=[], metavar="NAME=FINAL")
+    parser.add_argument("--stage-input", action="append", type=Path, default=[])
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given after --")
+    try:
+        wall = run_atomic(command, dict(args.out), args.log, args.staging_root, args.label, args.stage_input)
+    except RunnerError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.label}: done in {wall:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+# The calibration sequence: DRS4 pedestal from the DRS4 run; time and charge calibration from
+# the CALI (PEDCALIB) run, both using the DRS4 pedestal of the paired DRS4 run.
+
+
+def paired_drs4(wildcards):
+    drs4 = plan().calibrations_tonight[int(wildcards.run)]
+    return str(PATHS.drs4_pedestal(drs4))
+
+
+rule drs4_pedestal:
+    input:
+        r0=lambda wc: r0_streams(wc.run, 0),
+    output:
+        PATHS.pattern("drs4_pedestal"),
+    log:
+        log_path("drs4_pedestal.Run{run}.log"),
+    benchmark:
+        benchmark_path("drs4_pedestal.Run{run}.tsv")
+    resources:
+        mem_mb=lambda wc, attempt: 3500 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    retries: 2
+    shell:
+        "{RUNNER} --label 'drs4_pedestal run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        " --out drs4.h5={output:q} --"
+        " {LST}/lstchain_create_drs4_pedestal_file --input {input.r0[0]:q} --output {{staging}}/drs4.h5"
+        " --overwrite --no-progress"
+
+
+rule time_calibration:
+    input:
+        r0=lambda wc: r0_streams(wc.run, 0),
+        drs4_pedestal=paired_drs4,
+    output:
+        PATHS.pattern("time_calibration"),
+    log:
+        log_path("time_calibration.Run{run}.log"),
+    benchmark:
+        benchmark_path("time_calibration.Run{run}.tsv")
+    params:
+        config=TIME_CALIBRATION_CONFIG,
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    retries: 2
+    shell:
+        "{RUNNER} --label 'time_calibration run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        " --out time.h5={output:q} --"
+        " {LST}/lstosa-create-time-calibration --input-file {input.r0[0]:q} --output-file {{staging}}/time.h5"
+        " --pedestal-file {input.drs4_pedestal:q} --config {params.config:q} --no-progress"
+
+
+rule charge_calibration:
+    input:
+        r0=lambda wc: r0_streams(wc.run, 0),
+        drs4_pedestal=paired_drs4,
+        time_calibration=PATHS.pattern("time_calibration"),
+    output:
+        PATHS.pattern("charge_calibration"),
+    log:
+        log_path("charge_calibration.Run{run}.log"),
+    benchmark:
+        benchmark_path("charge_calibration.Run{run}.tsv")
+    params:
+        config=CALIBRATION_CONFIG,
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    retries: 2
+    shell:
+        "{RUNNER} --label 'charge_calibration run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        " --out calibration.h5={output:q} --"
+        " {LST}/lstchain_create_calibration_file --input_file={input.r0[0]:q}"
+        " --output_file={{staging}}/calibration.h5"
+        " --LSTEventSource.default_trigger_type=tib"
+        " --LSTEventSource.LSTR0Corrections.drs4_pedestal_path={input.drs4_pedestal:q}"
+        " --LSTEventSource.LSTR0Corrections.drs4_time_calibration_path={input.time_calibration:q}"
+        " --config={params.config:q}"

@@ -1,0 +1,161 @@
+# Closing the night: per run, merge the sub-runs' DL1 (without images), DL2 and muons and make
+# the run's datacheck with its PDF; then the night-wise datacheck and the night report.
+# The tools take a directory or a glob: they are pointed at a staging directory of links to
+# exactly the sub-runs planned for the run (excluded or failed ones are not there).
+
+
+def subrun_files(method):
+    def files(wildcards):
+        rp = plan().run_plan(wildcards.run)
+        return [str(getattr(PATHS, method)(rp.run_id, s)) for s in rp.subruns]
+
+    return files
+
+
+def staged(files):
+    return " ".join(f"--stage-input {shlex_quote(f)}" for f in files)
+
+
+
+rule merge_dl1:
+    input:
+        subrun_files("dl1_subrun"),
+    output:
+        PATHS.pattern("dl1_run"),
+    log:
+        log_path("merge/merge_dl1.Run{run}.log"),
+    benchmark:
+        benchmark_path("merge/merge_dl1.Run{run}.tsv")
+    params:
+        staged=lambda wc, input: staged(input),
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    retries: 1
+    shell:
+        "{RUNNER} --label 'merge_dl1 run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        " {params.staged} --out merged.h5={output:q} --"
+        " {LST}/lstchain_merge_hdf5_files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
+        " --no-image --run-number {wildcards.run} --no-progress"
+
+
+rule merge_dl2:
+    input:
+        subrun_files("dl2_subrun"),
+    output:
+        PATHS.pattern("dl2_run"),
+    log:
+        log_path("merge/merge_dl2.Run{run}.log"),
+    benchmark:
+        benchmark_path("merge/merge_dl2.Run{run}.tsv")
+    params:
+        staged=lambda wc, input: staged(input),
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    retries: 1
+    shell:
+        "{RUNNER} --label 'merge_dl2 run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        " {params.staged} --out merged.h5={output:q} --"
+        " {LST}/lstchain_merge_hdf5_files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
+        " --run-number {wildcards.run} --no-progress"
+
+
+rule merge_muons:
+    input:
+        subrun_files("muons_subrun"),
+    output:
+        PATHS.pattern("muons_run"),
+    log:
+        log_path("merge/merge_muons.Run{run}.log"),
+    benchmark:
+        benchmark_path("merge/merge_muons.Run{run}.tsv")
+    params:
+        staged=lambda wc, input: staged(input),
+    resources:
+        mem_mb=1000,
+        runtime=lambda wc, attempt: 20 * attempt,
+    retries: 1
+    shell:
+        "{RUNNER} --label 'merge_muons run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        " {params.staged} --out merged.fits={output:q} --"
+        " {LST}/lstchain_merge_muon_files --input-dir {{inputs}} --output-file {{staging}}/merged.fits"
+        " --run-number {wildcards.run} --pattern 'muons_LST-1.Run*.fits'"
+
+
+rule run_datacheck:
+    input:
+        datacheck=subrun_files("datacheck_subrun"),
+        muons=subrun_files("muons_subrun"),
+    output:
+        h5=PATHS.pattern("datacheck_run"),
+        pdf=PATHS.pattern("datacheck_run_pdf"),
+    log:
+        log_path("datacheck/run_datacheck.Run{run}.log"),
+    benchmark:
+        benchmark_path("datacheck/run_datacheck.Run{run}.tsv")
+    params:
+        staged=lambda wc, input: staged(input.datacheck + input.muons),
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    retries: 1
+    shell:
+        "{RUNNER} --label 'run_datacheck run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        " {params.staged}"
+        " --out datacheck_dl1_LST-1.Run{wildcards.run}.h5={output.h5:q}"
+        " --out datacheck_dl1_LST-1.Run{wildcards.run}.pdf={output.pdf:q} --"
+        " {LST}/lstchain_check_dl1 --input-file '{{inputs}}/datacheck_dl1_LST-1.Run{wildcards.run}.*.h5'"
+        " --output-dir {{staging}} --muons-dir {{inputs}} --batch"
+
+
+def run_level(method):
+    return lambda wildcards: [str(getattr(PATHS, method)(r)) for r in plan().runs]
+
+
+rule night_datacheck:
+    input:
+        datacheck=run_level("datacheck_run"),
+        muons=run_level("muons_run"),
+    output:
+        str(PATHS.night_datacheck),
+    log:
+        log_path("datacheck/night_datacheck.log"),
+    benchmark:
+        benchmark_path("datacheck/night_datacheck.tsv")
+    params:
+        staged=lambda wc, input: staged(input.datacheck + input.muons),
+        name=PATHS.night_datacheck.name,
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    retries: 1
+    shell:
+        "{RUNNER} --label 'night_datacheck {DATE}' --log {log:q} --staging-root {STAGING:q}"
+        " {params.staged} --out {params.name}={output:q} --"
+        " {LST}/lstchain_longterm_dl1_check --input-dir {{inputs}} --muons-dir {{inputs}}"
+        " --output-file {{staging}}/{params.name} --batch"
+
+
+rule close_night:
+    input:
+        dl1=run_level("dl1_run"),
+        dl2=run_level("dl2_run"),
+        muons=run_level("muons_run"),
+        datacheck=run_level("datacheck_run_pdf"),
+        night_datacheck=str(PATHS.night_datacheck),
+    output:
+        report=str(PATHS.night_report),
+        finished=str(PATHS.night_finished),
+    log:
+        log_path("close_night.log"),
+    params:
+        config_args=lambda wc: shlex_quote(json.dumps({k: v for k, v in config.items()})),
+        base=str(BASE),
+    resources:
+        mem_mb=500,
+        runtime=10,
+    shell:
+        "{LST}/python -m lstosa_snake.report close --base {params.base:q} --config-json {params.config_args}"
+        " --report {output.report:q} --finished {output.finished:q} > {log:q} 2>&1"
+

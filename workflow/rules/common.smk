@@ -1,0 +1,92 @@
+# Configuration check, the night's plan and helpers shared by all rules.
+# Everything here runs at parse time (also inside every cluster job): keep it cheap.
+import json
+import sys
+from shlex import quote as shlex_quote
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+from lstosa_snake.errors import ConfigError, LstosaError
+from lstosa_snake.night import night_paths, plan_night, resolve
+from lstosa_snake.nightsummary import find_night_summary
+from lstosa_snake.paths import WILDCARDS
+
+min_version("9.0")
+
+BASE = Path(workflow.basedir)
+
+
+def fail(message):
+    """One line for the operator, no traceback."""
+    print(f"lstosa-snake: ERROR: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+if config.get("date") in (None, ""):
+    fail("no night given: add --config date=YYYY-MM-DD (or YYYYMMDD)")
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except Exception as exc:  # jsonschema's message is long; keep its first line
+    fail(f"invalid configuration: {str(exc).strip().splitlines()[0]}")
+
+try:
+    PATHS = night_paths(config, BASE)
+    _summary = resolve(config["night_summary"], BASE) if config.get("night_summary") else (
+        find_night_summary(PATHS.data_root, PATHS.output_root, PATHS.night)
+    )
+    PLAN = plan_night(config, BASE, _summary) if _summary else None
+except LstosaError as exc:
+    fail(exc)
+
+LST = str(resolve(config["tools_bin"], BASE))  # the lstchain tools' environment
+PY = sys.executable  # Snakemake's environment, for our own small helpers
+STAGING = str(PATHS.staging_dir)
+LSTCHAIN_CONFIG = str(resolve(config["lstchain_config"], BASE))
+CALIBRATION_CONFIG = str(resolve(config["calibration_config"], BASE))
+TIME_CALIBRATION_CONFIG = str(resolve(config["time_calibration_config"], BASE))
+MODELS_DIR = str(resolve(config["models_dir"], BASE))
+DATE = PATHS.date
+RUNNER = f"{PY} -m lstosa_snake.runner"
+
+wildcard_constraints:
+    run=WILDCARDS["run"],
+    subrun=WILDCARDS["subrun"],
+
+
+def plan():
+    """The night's plan; when the summary had to be created, after that job has run."""
+    global PLAN
+    if PLAN is None:
+        checkpoints.run_summary.get()
+        try:
+            PLAN = plan_night(config, BASE, PATHS.created_run_summary)
+        except LstosaError as exc:
+            fail(exc)
+    return PLAN
+
+
+def log_path(name):
+    return str(PATHS.log(name))
+
+
+def benchmark_path(name):
+    return str(PATHS.benchmark(name))
+
+
+def r0_streams(run, subrun):
+    return [str(p) for p in PATHS.r0_streams(run, subrun)]
+
+
+def calibration_inputs(wildcards):
+    return {k: str(v) for k, v in plan().calibration_files(wildcards.run).items()}
+
+
+def night_targets(wildcards):
+    """Everything a closed night has: calibration, per-run products, night datacheck, report."""
+    p = plan()
+    targets = [str(PATHS.night_finished)]
+    for cali, drs4 in p.calibrations_tonight.items():
+        targets += [str(PATHS.drs4_pedestal(drs4)), str(PATHS.charge_calibration(cali)),
+                    str(PATHS.time_calibration(cali))]
+    return targets

@@ -1,0 +1,20 @@
+# Cron step 1: when the night has no summary, make lstchain's RunSummary from the raw files.
+# A checkpoint, so the (run, sub-run) jobs are planned once it exists.
+
+
+checkpoint run_summary:
+    output:
+        str(PATHS.created_run_summary),
+    log:
+        log_path("run_summary.log"),
+    params:
+        r0_root=str(PATHS.data_root / "R0"),
+        name=PATHS.created_run_summary.name,
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    retries: 1
+    shell:
+        "{RUNNER} --label 'run_summary {DATE}' --log {log:q} --staging-root {STAGING:q}"
+        " --out {params.name}={output:q} --"
+        " {LST}/lstosa-create-run-summary --date {DATE} --r0-path {params.r0_root:q} --output-dir {{staging}}"
