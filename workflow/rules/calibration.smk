@@ -2,11 +2,6 @@
 # the CALI (PEDCALIB) run, both using the DRS4 pedestal of the paired DRS4 run.
 
 
-def paired_drs4(wildcards):
-    drs4 = plan().calibrations_tonight[int(wildcards.run)]
-    return str(PATHS.drs4_pedestal(drs4))
-
-
 rule drs4_pedestal:
     input:
         r0=lambda wc: r0_streams(wc.run, 0),
@@ -16,14 +11,19 @@ rule drs4_pedestal:
         log_path("drs4_pedestal.Run{run}.log"),
     benchmark:
         benchmark_path("drs4_pedestal.Run{run}.tsv")
+    params:
+        runner=RUNNER,
+        tools=LST,
     resources:
         mem_mb=lambda wc, attempt: 3500 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 2
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'drs4_pedestal run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'drs4_pedestal run {wildcards.run}' --log {log:q}"
         " --out drs4.h5={output:q} --"
-        " {LST}/lstchain_create_drs4_pedestal_file --input {input.r0[0]:q} --output {{staging}}/drs4.h5"
+        " {params.tools}/lstchain_create_drs4_pedestal_file --input {input.r0[0]:q} --output {{staging}}/drs4.h5"
         " --overwrite --no-progress"
 
 
@@ -38,15 +38,19 @@ rule time_calibration:
     benchmark:
         benchmark_path("time_calibration.Run{run}.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
         config=TIME_CALIBRATION_CONFIG,
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 2
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'time_calibration run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'time_calibration run {wildcards.run}' --log {log:q}"
         " --out time.h5={output:q} --"
-        " {LST}/lstosa-create-time-calibration --input-file {input.r0[0]:q} --output-file {{staging}}/time.h5"
+        " {params.tools}/lstosa-create-time-calibration --input-file {input.r0[0]:q} --output-file {{staging}}/time.h5"
         " --pedestal-file {input.drs4_pedestal:q} --config {params.config:q} --no-progress"
 
 
@@ -62,15 +66,19 @@ rule charge_calibration:
     benchmark:
         benchmark_path("charge_calibration.Run{run}.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
         config=CALIBRATION_CONFIG,
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 2
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'charge_calibration run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'charge_calibration run {wildcards.run}' --log {log:q}"
         " --out calibration.h5={output:q} --"
-        " {LST}/lstchain_create_calibration_file --input_file={input.r0[0]:q}"
+        " {params.tools}/lstchain_create_calibration_file --input_file={input.r0[0]:q}"
         " --output_file={{staging}}/calibration.h5"
         " --LSTEventSource.default_trigger_type=tib"
         " --LSTEventSource.LSTR0Corrections.drs4_pedestal_path={input.drs4_pedestal:q}"

@@ -4,19 +4,6 @@
 # exactly the sub-runs planned for the run (excluded or failed ones are not there).
 
 
-def subrun_files(method):
-    def files(wildcards):
-        rp = plan().run_plan(wildcards.run)
-        return [str(getattr(PATHS, method)(rp.run_id, s)) for s in rp.subruns]
-
-    return files
-
-
-def staged(files):
-    return " ".join(f"--stage-input {shlex_quote(f)}" for f in files)
-
-
-
 rule merge_dl1:
     input:
         subrun_files("dl1_subrun"),
@@ -27,15 +14,19 @@ rule merge_dl1:
     benchmark:
         benchmark_path("merge/merge_dl1.Run{run}.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
         staged=lambda wc, input: staged(input),
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'merge_dl1 run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'merge_dl1 run {wildcards.run}' --log {log:q}"
         " {params.staged} --out merged.h5={output:q} --"
-        " {LST}/lstchain_merge_hdf5_files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
+        " {params.tools}/lstchain_merge_hdf5_files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
         " --no-image --run-number {wildcards.run} --no-progress"
 
 
@@ -49,15 +40,19 @@ rule merge_dl2:
     benchmark:
         benchmark_path("merge/merge_dl2.Run{run}.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
         staged=lambda wc, input: staged(input),
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'merge_dl2 run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'merge_dl2 run {wildcards.run}' --log {log:q}"
         " {params.staged} --out merged.h5={output:q} --"
-        " {LST}/lstchain_merge_hdf5_files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
+        " {params.tools}/lstchain_merge_hdf5_files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
         " --run-number {wildcards.run} --no-progress"
 
 
@@ -71,15 +66,19 @@ rule merge_muons:
     benchmark:
         benchmark_path("merge/merge_muons.Run{run}.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
         staged=lambda wc, input: staged(input),
     resources:
         mem_mb=1000,
         runtime=lambda wc, attempt: 20 * attempt,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'merge_muons run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'merge_muons run {wildcards.run}' --log {log:q}"
         " {params.staged} --out merged.fits={output:q} --"
-        " {LST}/lstchain_merge_muon_files --input-dir {{inputs}} --output-file {{staging}}/merged.fits"
+        " {params.tools}/lstchain_merge_muon_files --input-dir {{inputs}} --output-file {{staging}}/merged.fits"
         " --run-number {wildcards.run} --pattern 'muons_LST-1.Run*.fits'"
 
 
@@ -95,22 +94,22 @@ rule run_datacheck:
     benchmark:
         benchmark_path("datacheck/run_datacheck.Run{run}.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
         staged=lambda wc, input: staged(input.datacheck + input.muons),
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'run_datacheck run {wildcards.run}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'run_datacheck run {wildcards.run}' --log {log:q}"
         " {params.staged}"
         " --out datacheck_dl1_LST-1.Run{wildcards.run}.h5={output.h5:q}"
         " --out datacheck_dl1_LST-1.Run{wildcards.run}.pdf={output.pdf:q} --"
-        " {LST}/lstchain_check_dl1 --input-file '{{inputs}}/datacheck_dl1_LST-1.Run{wildcards.run}.*.h5'"
+        " {params.tools}/lstchain_check_dl1 --input-file '{{inputs}}/datacheck_dl1_LST-1.Run{wildcards.run}.*.h5'"
         " --output-dir {{staging}} --muons-dir {{inputs}} --batch"
-
-
-def run_level(method):
-    return lambda wildcards: [str(getattr(PATHS, method)(r)) for r in plan().runs]
 
 
 rule night_datacheck:
@@ -124,16 +123,21 @@ rule night_datacheck:
     benchmark:
         benchmark_path("datacheck/night_datacheck.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
+        date=DATE,
         staged=lambda wc, input: staged(input.datacheck + input.muons),
         name=PATHS.night_datacheck.name,
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'night_datacheck {DATE}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'night_datacheck {params.date}' --log {log:q}"
         " {params.staged} --out {params.name}={output:q} --"
-        " {LST}/lstchain_longterm_dl1_check --input-dir {{inputs}} --muons-dir {{inputs}}"
+        " {params.tools}/lstchain_longterm_dl1_check --input-dir {{inputs}} --muons-dir {{inputs}}"
         " --output-file {{staging}}/{params.name} --batch"
 
 
@@ -150,12 +154,15 @@ rule close_night:
     log:
         log_path("close_night.log"),
     params:
+        tools=LST,
         config_args=lambda wc: shlex_quote(json.dumps({k: v for k, v in config.items()})),
         base=str(BASE),
     resources:
         mem_mb=500,
         runtime=10,
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{LST}/python -m lstosa_snake.report close --base {params.base:q} --config-json {params.config_args}"
+        "{params.tools}/python -m lstosa_snake.report close --base {params.base:q} --config-json {params.config_args}"
         " --report {output.report:q} --finished {output.finished:q} > {log:q} 2>&1"
 

@@ -47,7 +47,7 @@ CALIBRATION_CONFIG = str(resolve(config["calibration_config"], BASE))
 TIME_CALIBRATION_CONFIG = str(resolve(config["time_calibration_config"], BASE))
 MODELS_DIR = str(resolve(config["models_dir"], BASE))
 DATE = PATHS.date
-RUNNER = f"{PY} -m lstosa_snake.runner"
+RUNNER = f"{PY} -m lstosa_snake.runner --staging-root {shlex_quote(STAGING)}"
 
 wildcard_constraints:
     run=WILDCARDS["run"],
@@ -90,3 +90,37 @@ def night_targets(wildcards):
         targets += [str(PATHS.drs4_pedestal(drs4)), str(PATHS.charge_calibration(cali)),
                     str(PATHS.time_calibration(cali))]
     return targets
+
+
+def paired_drs4(wildcards):
+    drs4 = plan().calibrations_tonight[int(wildcards.run)]
+    return str(PATHS.drs4_pedestal(drs4))
+
+
+def time_reference_args(wildcards):
+    """Dragon timing reference of the run from the night summary, as r0_to_dl1 options."""
+    ref = plan().summary.run(int(wildcards.run)).dragon
+    if not ref.valid:
+        return ""
+    return (f"--dragon-reference-time {ref.ucts_t0_ns} --dragon-reference-counter {ref.counter_ns}"
+            f" --dragon-module-id {ref.module_id}")
+
+
+def max_events_arg(wildcards):
+    return f"--max-events {int(config['max_events'])}" if config.get("max_events") else ""
+
+
+def subrun_files(method):
+    def files(wildcards):
+        rp = plan().run_plan(wildcards.run)
+        return [str(getattr(PATHS, method)(rp.run_id, s)) for s in rp.subruns]
+
+    return files
+
+
+def staged(files):
+    return " ".join(f"--stage-input {shlex_quote(f)}" for f in files)
+
+
+def run_level(method):
+    return lambda wildcards: [str(getattr(PATHS, method)(r)) for r in plan().runs]

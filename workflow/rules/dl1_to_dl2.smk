@@ -12,13 +12,17 @@ rule dl1_to_dl2:
         log_path("dl1_to_dl2/dl1_to_dl2.Run{run}.{subrun}.log"),
     benchmark:
         benchmark_path("dl1_to_dl2/dl1_to_dl2.Run{run}.{subrun}.tsv")
+    params:
+        runner=RUNNER,
+        tools=LST,
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'dl1_to_dl2 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
-        " --staging-root {STAGING:q}"
+        "{params.runner} --label 'dl1_to_dl2 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
         " --out dl2_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output:q} --"
-        " {LST}/lstchain_dl1_to_dl2 --input-file {input.dl1:q} --path-models {input.models:q}"
+        " {params.tools}/lstchain_dl1_to_dl2 --input-file {input.dl1:q} --path-models {input.models:q}"
         " --output-dir {{staging}} --config {input.config:q}"

@@ -8,13 +8,18 @@ checkpoint run_summary:
     log:
         log_path("run_summary.log"),
     params:
+        runner=RUNNER,
+        tools=LST,
+        date=DATE,
         r0_root=str(PATHS.data_root / "R0"),
         name=PATHS.created_run_summary.name,
     resources:
         mem_mb=1000,
         runtime=30,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'run_summary {DATE}' --log {log:q} --staging-root {STAGING:q}"
+        "{params.runner} --label 'run_summary {params.date}' --log {log:q}"
         " --out {params.name}={output:q} --"
-        " {LST}/lstosa-create-run-summary --date {DATE} --r0-path {params.r0_root:q} --output-dir {{staging}}"
+        " {params.tools}/lstosa-create-run-summary --date {params.date} --r0-path {params.r0_root:q} --output-dir {{staging}}"

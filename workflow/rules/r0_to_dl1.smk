@@ -2,19 +2,6 @@
 # and the sub-run's DL1 datacheck.
 
 
-def time_reference_args(wildcards):
-    """Dragon timing reference of the run from the night summary, as r0_to_dl1 options."""
-    ref = plan().summary.run(int(wildcards.run)).dragon
-    if not ref.valid:
-        return ""
-    return (f"--dragon-reference-time {ref.ucts_t0_ns} --dragon-reference-counter {ref.counter_ns}"
-            f" --dragon-module-id {ref.module_id}")
-
-
-def max_events_arg(wildcards):
-    return f"--max-events {int(config['max_events'])}" if config.get("max_events") else ""
-
-
 rule r0_to_dl1:
     input:
         unpack(calibration_inputs),
@@ -30,19 +17,22 @@ rule r0_to_dl1:
     benchmark:
         benchmark_path("r0_to_dl1/r0_to_dl1.Run{run}.{subrun}.tsv")
     params:
+        runner=RUNNER,
+        tools=LST,
         time_reference=time_reference_args,
         max_events=max_events_arg,
     resources:
         mem_mb=lambda wc, attempt: 3000 + 1500 * (attempt - 1),
         runtime=lambda wc, attempt: 60 * attempt,
     retries: 2
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'r0_to_dl1 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
-        " --staging-root {STAGING:q}"
+        "{params.runner} --label 'r0_to_dl1 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
         " --out dl1_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output.dl1:q}"
         " --out muons_LST-1.Run{wildcards.run}.{wildcards.subrun}.fits={output.muons:q}"
         " --out interleaved/interleaved_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output.interleaved:q} --"
-        " {LST}/lstchain_data_r0_to_dl1 --input-file {input.r0[0]:q} --output-dir {{staging}}"
+        " {params.tools}/lstchain_data_r0_to_dl1 --input-file {input.r0[0]:q} --output-dir {{staging}}"
         " --config {input.config:q} --pointing-file {input.pointing:q}"
         " --pedestal-file {input.drs4_pedestal:q} --calibration-file {input.charge_calibration:q}"
         " --time-calibration-file {input.time_calibration:q} {params.time_reference} {params.max_events}"
@@ -57,12 +47,16 @@ rule dl1_datacheck:
         log_path("dl1_datacheck/dl1_datacheck.Run{run}.{subrun}.log"),
     benchmark:
         benchmark_path("dl1_datacheck/dl1_datacheck.Run{run}.{subrun}.tsv")
+    params:
+        runner=RUNNER,
+        tools=LST,
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 20 * attempt,
     retries: 1
+    conda:
+        "../../envs/lstchain.yaml"
     shell:
-        "{RUNNER} --label 'dl1_datacheck run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
-        " --staging-root {STAGING:q}"
+        "{params.runner} --label 'dl1_datacheck run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
         " --out datacheck_dl1_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output:q} --"
-        " {LST}/lstchain_check_dl1 --input-file {input:q} --output-dir {{staging}} --omit-pdf --batch"
+        " {params.tools}/lstchain_check_dl1 --input-file {input:q} --output-dir {{staging}} --omit-pdf --batch"
