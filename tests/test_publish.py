@@ -426,3 +426,24 @@ def test_nginx_verify_remote_resends_deleted(tmp_path, nginx_dav, dav_path, no_e
     res = publish_dir(tmp_path, url, credentials=creds, verify_remote=True)
     assert res.sent == ["summary.txt"] and len(res.unchanged) == len(files) - 1
     assert _server_files(nginx_dav.root / dav_path) == files
+
+
+def test_manifest_elsewhere(tmp_path, stub):
+    src = tmp_path / "src"
+    files = make_tree(src)
+    s = stub(201)
+    manifest = tmp_path / "state" / "night.json"
+    manifest.parent.mkdir()
+    creds = Credentials("u", "p")
+    assert len(publish_dir(src, s.url, credentials=creds, manifest_path=manifest).sent) == len(files)
+    assert manifest.exists() and not (src / MANIFEST_NAME).exists()
+    assert publish_dir(src, s.url, credentials=creds, manifest_path=manifest).sent == []
+
+
+def test_manifest_inside_source_is_not_published(tmp_path, stub):
+    files = make_tree(tmp_path)
+    s = stub(201)
+    res = publish_dir(tmp_path, s.url, credentials=Credentials("u", "p"), manifest_path=tmp_path / "state.json")
+    assert sorted(res.sent) == sorted(files)
+    assert (tmp_path / "state.json").exists()
+    assert not any(r[1].endswith("state.json") for r in s.requests)

@@ -169,6 +169,8 @@ def find_credentials(url: str, environ: dict | None = None, netrc_file: str | os
     if not host or not path.is_file():
         return None
     try:
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            log.warning("netrc file %s is readable by others; chmod 600 it", path)
         entries = netrc.netrc(str(path))
     except (netrc.NetrcParseError, OSError) as exc:
         # The parse error message may quote the offending line; print only where.
@@ -218,9 +220,10 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _iter_files(source: Path) -> list[str]:
-    """Relative POSIX paths of the regular files to publish, sorted, manifest excluded."""
+def _iter_files(source: Path, exclude: Path | None = None) -> list[str]:
+    """Relative POSIX paths of the regular files to publish, sorted, manifest(s) excluded."""
     out = []
+    exclude = exclude.resolve() if exclude else None
     for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
         dirnames.sort()
         for name in sorted(filenames):
@@ -229,6 +232,11 @@ def _iter_files(source: Path) -> list[str]:
             full = Path(dirpath, name)
             if not full.is_file():  # broken symlinks, sockets, ...
                 continue
+            if exclude is not None and (
+                full.resolve() == exclude
+                or (full.parent.resolve() == exclude.parent and name.startswith(exclude.name + ".") and name.endswith(".tmp"))
+            ):
+                continue  # the manifest and its temporary files
             out.append(full.relative_to(source).as_posix())
     return out
 
@@ -350,6 +358,7 @@ def publish_dir(
     credentials: Credentials | None = None,
     verify_remote: bool = False,
     mkcol: bool = True,
+    manifest_path: str | os.PathLike | None = None,
 ) -> PublishResult:
     """Upload every file below ``source_dir`` to ``base_url`` (a WebDAV collection).
 
@@ -358,18 +367,19 @@ def publish_dir(
     :class:`PublishError` (bad arguments, a collection that cannot be created).
     Per-file failures are listed in ``result.failed``/``result.errors``.
     ``credentials`` defaults to :func:`find_credentials`; ``session`` lets tests
-    count requests (e.g. with a response hook).
+    count requests (e.g. with a response hook).  ``manifest_path`` defaults to
+    ``source_dir/.published.json`` (give another path for a read-only source).
     """
     source = Path(source_dir)
     if not source.is_dir():
         raise PublishError(f"source directory not found: {source}")
     base = _check_base_url(base_url)
-    manifest_path = source / MANIFEST_NAME
+    manifest_path = Path(manifest_path) if manifest_path else source / MANIFEST_NAME
     manifest = load_manifest(manifest_path)
     result = PublishResult(dry_run=dry_run)
 
     todo: list[tuple[str, str, str, int]] = []  # rel, url, sha, size
-    for rel in _iter_files(source):
+    for rel in _iter_files(source, manifest_path):
         path = source / rel
         url = _file_url(base, rel)
         digest = sha256_file(path)
@@ -439,7 +449,11 @@ def publish_dir(
                 manifest.pop(url, None)
     finally:
         if result.sent or result.failed:
-            write_manifest(manifest_path, manifest)
+            try:
+                write_manifest(manifest_path, manifest)
+            except OSError as exc:
+                log.warning("cannot write manifest %s (%s): the next run will re-send these files",
+                            manifest_path, exc.strerror or type(exc).__name__)
         if own_session:
             session.close()
     return result
@@ -463,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retries", type=int, default=DEFAULT_RETRIES, help="extra attempts on 5xx/timeouts/connection errors (default %(default)s)")
     parser.add_argument("--backoff", type=float, default=DEFAULT_BACKOFF, help="first retry delay in s, doubled each time (default %(default)s)")
     parser.add_argument("--verify-remote", action="store_true", help="HEAD unchanged files and re-send those missing on the server")
+    parser.add_argument("--manifest", help=f"manifest file (default SOURCE_DIR/{MANIFEST_NAME})")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -475,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             retries=args.retries,
             backoff=args.backoff,
             verify_remote=args.verify_remote,
+            manifest_path=args.manifest,
         )
     except PublishError as exc:
         print(f"lstosa-publish: error: {exc}", file=sys.stderr)
