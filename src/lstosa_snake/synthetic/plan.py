@@ -1,0 +1,136 @@
+"""The plan of a synthetic night: which runs, when, how many events of which type.
+
+Pure Python (no numpy) so that the workflow and tests can read ``night.json`` anywhere.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+#: ctapipe EventType values as written to CTA R1v1 ``Event.event_type``
+EVENT_TYPE_NAMES = {0: "FLATFIELD", 2: "SKY_PEDESTAL", 32: "SUBARRAY"}
+
+TAI_MINUS_UTC_S = 37  # valid since 2017-01-01
+
+
+@dataclass
+class RunPlan:
+    run: int
+    run_type: str  # DRS4, CALI or DATA (NightSummary spelling)
+    n_subruns: int
+    events_per_subrun: int
+    start_unix: float  # run start (camera configuration time), UTC unix seconds
+    rate_hz: float  # mean trigger rate
+    flatfield_fraction: float = 0.0
+    pedestal_fraction: float = 0.0
+    gain_selection: bool = False  # event builder gain selection of physics events
+    # filled by the generator
+    first_event: dict | None = None  # tai_ns, dragon_ns, tib_ns of the first event
+    last_event_unix: float | None = None
+    events_per_type: dict = field(default_factory=dict)
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.start_unix, dt.timezone.utc)
+
+    def event_type(self, event_id: int) -> int:
+        """Deterministic interleaving: event ids are 1-based and continue across sub-runs."""
+        if self.run_type == "DRS4":
+            return 32
+        if self.pedestal_fraction > 0 and event_id % round(1 / self.pedestal_fraction) == 0:
+            return 2
+        if self.flatfield_fraction > 0 and (event_id + 1) % round(1 / self.flatfield_fraction) == 0:
+            return 0
+        return 0 if self.run_type == "CALI" else 32
+
+    def subrun_event_ids(self, subrun: int) -> range:
+        first = subrun * self.events_per_subrun + 1
+        return range(first, first + self.events_per_subrun)
+
+    def count_types(self, subrun: int) -> dict:
+        counts: dict[str, int] = {}
+        for eid in self.subrun_event_ids(subrun):
+            name = EVENT_TYPE_NAMES[self.event_type(eid)]
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+
+@dataclass
+class NightPlan:
+    date: dt.date
+    seed: int
+    runs: list[RunPlan]
+    flatfield_pe: float = 80.0
+    nsb_pe: float = 0.3
+    electronics: dict = field(default_factory=dict)
+    pointing: dict = field(default_factory=dict)
+    generator: str = "lstosa_snake.synthetic"
+
+    @property
+    def yyyymmdd(self) -> str:
+        return self.date.strftime("%Y%m%d")
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["date"] = self.date.isoformat()
+        for r, run in zip(d["runs"], self.runs):
+            r["start_utc"] = run.start.isoformat()
+            r["events_per_subrun_per_type"] = [run.count_types(s) for s in range(run.n_subruns)]
+            r["lstchain_run_type"] = {"CALI": "PEDCALIB"}.get(run.run_type, run.run_type)
+        return d
+
+    def write(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> "NightPlan":
+        d = json.loads(Path(path).read_text())
+        fields_run = RunPlan.__dataclass_fields__
+        runs = [RunPlan(**{k: v for k, v in r.items() if k in fields_run}) for r in d["runs"]]
+        return cls(
+            date=dt.date.fromisoformat(d["date"]), seed=d["seed"], runs=runs,
+            flatfield_pe=d["flatfield_pe"], nsb_pe=d["nsb_pe"],
+            electronics=d.get("electronics", {}), pointing=d.get("pointing", {}),
+        )
+
+
+def make_plan(
+    date: dt.date,
+    seed: int = 0,
+    first_run: int = 1872,
+    data_runs: int = 2,
+    subruns: int = 2,
+    events_per_subrun: int = 200,
+    drs4_events: int = 1000,
+    cali_events: int = 1000,
+    flatfield_pe: float = 80.0,
+) -> NightPlan:
+    """Runs through the evening of ``date`` (UTC): DRS4 at ~20:05, calibration run
+    ~5 min later, DATA runs from ~20:20 every 20 min (LST runs last ~20 min; ours hold
+    only a few seconds of events each, so there are gaps between runs)."""
+    if drs4_events < 500:
+        raise ValueError("a DRS4 run needs >= 500 events (lstchain's run-type guess reads 500)")
+    evening = dt.datetime.combine(date, dt.time(20, 0), tzinfo=dt.timezone.utc).timestamp()
+    # a few seconds of jitter so times do not look hand-made, deterministic in the seed
+    jitter = (seed * 7919) % 47
+    runs = [
+        RunPlan(first_run, "DRS4", 1, drs4_events, evening + 5 * 60 + 31 + jitter, rate_hz=1000.0),
+        RunPlan(
+            first_run + 1, "CALI", 1, cali_events, evening + 10 * 60 + 3 + jitter, rate_hz=100.0,
+            pedestal_fraction=0.2,
+        ),
+    ]
+    for i in range(data_runs):
+        runs.append(
+            RunPlan(
+                first_run + 2 + i, "DATA", subruns, events_per_subrun,
+                evening + 20 * 60 + 13 + jitter + i * 20 * 60,
+                # a sub-run holds ~10 s of data
+                rate_hz=events_per_subrun / 10.0,
+                flatfield_fraction=0.04, pedestal_fraction=0.04, gain_selection=True,
+            )
+        )
+    return NightPlan(date=date, seed=seed, runs=runs, flatfield_pe=flatfield_pe)
