@@ -351,7 +351,7 @@ def test_browser_renders_published_night(tmp_path, nginx_dav, dav_path, chromium
     assert all((i["w"], i["h"]) == (360, 220) for i in imgs)
     # every image really came through nginx
     for p in night["plots"]:
-        assert nginx_dav.count("GET", f"/_public/{dav_path}20200127/{p['path']}", 200) >= 1
+        assert nginx_dav.count("GET", f"/{dav_path}20200127/{p['path']}", 200, port=nginx_dav.public_port) >= 1
 
     shot = chromium.screenshot(base + "20200127/index.html", tmp_path / "night.png")
     assert shot.stat().st_size > 20_000

@@ -44,8 +44,9 @@ def _missing(what: str):
 
 @pytest.fixture(scope="session")
 def nginx_dav():
-    """A running nginx (127.0.0.1, free port) with WebDAV + basic auth on ``/`` and a
-    read-only, auth-free view of the same root under ``/_public/``.
+    """A running nginx (127.0.0.1, free port) with WebDAV + basic auth on the whole site
+    (``url``) and a read-only, auth-free view of the same root on a second port
+    (``public_url``, for the browser).
 
     Attributes: ``url``, ``public_url``, ``root``, ``user``, ``password``, ``pid``,
     ``log_entries()``, ``count(method, uri_prefix)``.  Session-scoped: tests publish

@@ -6,13 +6,14 @@ port, runs in the foreground (``daemon off``) as a child process and is stopped 
 its PID.  Needs Debian's ``nginx`` package (its binary has ``--with-http_dav_module``;
 see tests/infra/install_web.sh).
 
-Layout of the served site (``http://127.0.0.1:PORT/``):
+Served:
 
-* ``/``          : the document root, basic auth on every method (GET included),
-                   ``dav_methods PUT DELETE MKCOL``, ``create_full_put_path on``;
-* ``/_public/``  : only with ``public=True``: the same root, read-only (GET/HEAD),
-                   without auth -- for the headless browser test, which cannot
-                   answer an auth prompt.
+* ``http://127.0.0.1:PORT/``: the document root, basic auth on the whole site and
+  every method (GET included), ``dav_methods PUT DELETE MKCOL``,
+  ``create_full_put_path on``;
+* ``http://127.0.0.1:PUBLIC_PORT/`` (only with ``public=True``): a second server on
+  its own port with the same root, read-only (GET/HEAD) and without auth -- for the
+  headless browser test, which cannot answer an auth prompt.
 
 Manual use::
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
-ACCESS_LOG_FORMAT = "$request_method $status $remote_user $uri"
+ACCESS_LOG_FORMAT = "$server_port $request_method $status $remote_user $uri"
 
 
 def find_nginx() -> str | None:
@@ -117,18 +118,22 @@ http {{
             auth_basic "lstosa datacheck (test)";
             auth_basic_user_file {prefix}/htpasswd;
         }}
-{public_block}    }}
-}}
+    }}
+{public_block}}}
 """
 
 PUBLIC_BLOCK = """
-        location /_public/ {{
-            alias {root}/;
-            auth_basic off;
+    server {{
+        listen 127.0.0.1:{port};
+        server_name localhost;
+        location / {{
+            root {root};
+            autoindex on;
             limit_except GET {{
                 deny all;
             }}
         }}
+    }}
 """
 
 
@@ -142,7 +147,7 @@ class NginxServer:
     user: str
     password: str
     process: subprocess.Popen
-    public: bool = False
+    public_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -150,9 +155,9 @@ class NginxServer:
 
     @property
     def public_url(self) -> str:
-        if not self.public:
+        if self.public_port is None:
             raise RuntimeError("server started without public=True")
-        return f"http://127.0.0.1:{self.port}/_public/"
+        return f"http://127.0.0.1:{self.public_port}/"
 
     @property
     def pid(self) -> int:
@@ -166,21 +171,24 @@ class NginxServer:
     def error_log(self) -> Path:
         return self.prefix / "logs" / "error.log"
 
-    def log_entries(self) -> list[tuple[str, int, str, str]]:
-        """(method, status, remote_user, uri) for each request served so far."""
+    def log_entries(self, port: int | None = None) -> list[tuple[str, int, str, str]]:
+        """(method, status, remote_user, uri) of each request served so far on ``port``
+        (default: the authenticated server's)."""
+        port = self.port if port is None else port
         out = []
         if not self.access_log.exists():
             return out
         for line in self.access_log.read_text().splitlines():
-            parts = line.split(" ", 3)
-            if len(parts) == 4:
-                out.append((parts[0], int(parts[1]), parts[2], parts[3]))
+            parts = line.split(" ", 4)
+            if len(parts) == 5 and parts[0] == str(port):
+                out.append((parts[1], int(parts[2]), parts[3], parts[4]))
         return out
 
-    def count(self, method: str, uri_prefix: str = "/", status: int | None = None) -> int:
+    def count(self, method: str, uri_prefix: str = "/", status: int | None = None, port: int | None = None) -> int:
+        """Number of ``method`` requests below ``uri_prefix`` (with ``status``) on ``port``."""
         return sum(
             1
-            for m, s, _u, uri in self.log_entries()
+            for m, s, _u, uri in self.log_entries(port)
             if m == method and uri.startswith(uri_prefix) and (status is None or s == status)
         )
 
@@ -236,6 +244,9 @@ def start_nginx(
     last_error = ""
     for _ in range(3):  # the free port may be taken between probing and binding
         port = free_port()
+        public_port = free_port() if public else None
+        while public_port == port:
+            public_port = free_port()
         conf = prefix / "nginx.conf"
         conf.write_text(
             CONFIG.format(
@@ -244,7 +255,7 @@ def start_nginx(
                 root=root,
                 port=port,
                 log_format=ACCESS_LOG_FORMAT,
-                public_block=PUBLIC_BLOCK.format(root=root) if public else "",
+                public_block=PUBLIC_BLOCK.format(root=root, port=public_port) if public else "",
             )
         )
         test = subprocess.run([nginx, "-t", "-q", "-c", str(conf), "-p", str(prefix)], capture_output=True, text=True)
@@ -259,14 +270,17 @@ def start_nginx(
             start_new_session=True,
         )
         errfile.close()
-        server = NginxServer(prefix, root, port, user, password, proc, public)
+        server = NginxServer(prefix, root, port, user, password, proc, public_port)
         deadline = time.monotonic() + startup_timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 break
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return server
+                for p in (port, public_port):
+                    if p is not None:
+                        with socket.create_connection(("127.0.0.1", p), timeout=0.5):
+                            pass
+                return server
             except OSError:
                 time.sleep(0.05)
         server.stop()
