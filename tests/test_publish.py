@@ -447,3 +447,16 @@ def test_manifest_inside_source_is_not_published(tmp_path, stub):
     assert sorted(res.sent) == sorted(files)
     assert (tmp_path / "state.json").exists()
     assert not any(r[1].endswith("state.json") for r in s.requests)
+
+
+def test_html_pages_are_sent_last(tmp_path, stub):
+    (tmp_path / "index.html").write_text("<html></html>")
+    (tmp_path / "20200127").mkdir()
+    (tmp_path / "20200127" / "index.html").write_text("<html></html>")
+    (tmp_path / "20200127" / "z.png").write_bytes(b"png")
+    (tmp_path / "a.pdf").write_bytes(b"pdf")
+    s = stub(201)
+    publish_dir(tmp_path, s.url, credentials=Credentials("u", "p"))
+    puts = [r[1] for r in s.methods("PUT")]
+    assert sorted(puts[:2]) == ["/night/20200127/z.png", "/night/a.pdf"]
+    assert sorted(puts[2:]) == ["/night/20200127/index.html", "/night/index.html"]

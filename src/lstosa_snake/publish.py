@@ -429,6 +429,8 @@ def publish_dir(
                     todo.append((rel, url, sha256_file(path), path.stat().st_size))
             result.unchanged = still_unchanged
 
+        # HTML pages last, so a page never references a plot not uploaded yet.
+        todo.sort(key=lambda t: t[0].lower().endswith((".html", ".htm")))
         for rel, url, digest, size in todo:
             if mkcol:
                 dirs = rel.split("/")[:-1]
