@@ -1,1 +1,2 @@
 pytest_plugins = ["web_fixtures"]
+pytest_plugins = [*pytest_plugins, "slurm_fixtures"]
