@@ -5,9 +5,10 @@ import sys
 from shlex import quote as shlex_quote
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from lstosa_snake.errors import ConfigError, LstosaError
+from lstosa_snake.config import validate_config
+from lstosa_snake.errors import LstosaError
 from lstosa_snake.night import night_paths, plan_night, resolve
 from lstosa_snake.nightsummary import find_night_summary
 from lstosa_snake.paths import WILDCARDS
@@ -26,9 +27,9 @@ def fail(message):
 if config.get("date") in (None, ""):
     fail("no night given: add --config date=YYYY-MM-DD (or YYYYMMDD)")
 try:
-    validate(config, "../schemas/config.schema.yaml")
-except Exception as exc:  # jsonschema's message is long; keep its first line
-    fail(f"invalid configuration: {str(exc).strip().splitlines()[0]}")
+    validate_config(config, BASE / "workflow" / "schemas" / "config.schema.yaml")
+except LstosaError as exc:
+    fail(exc)
 
 try:
     PATHS = night_paths(config, BASE)
@@ -36,6 +37,8 @@ try:
         find_night_summary(PATHS.data_root, PATHS.output_root, PATHS.night)
     )
     PLAN = plan_night(config, BASE, _summary) if _summary else None
+    if PLAN is None and not any(PATHS.r0_dir.glob("LST-1.1.Run*.fits.fz")):
+        fail(f"no night summary for {PATHS.night} and no raw files in {PATHS.r0_dir} to make one from")
 except LstosaError as exc:
     fail(exc)
 
