@@ -65,6 +65,12 @@ def test_cli_exit_codes_and_message(tmp_path, capsys):
                "--out", f"x={tmp_path / 'x'}", "--", PY, "-c", "import sys; sys.exit(2)"])
     assert rc == 1
     assert "ERROR: merge_dl1 run 01874 failed (exit 2)" in capsys.readouterr().err
+    marker = tmp_path / "failures" / "merge_dl1_run_01874.txt"
+    assert marker.read_text().startswith("merge_dl1 run 01874 failed (exit 2)")
+    rc = main(["--label", "merge_dl1 run 01874", "--log", str(tmp_path / "l"), "--staging-root", str(tmp_path / "s"),
+               "--out", f"x={tmp_path / 'x'}", "--", PY, "-c", "import sys; open(sys.argv[1]+'/x','w').write('1')",
+               "{staging}"])
+    assert rc == 0 and not marker.exists()  # a successful retry clears the failure
     rc = main(["--label", "t", "--log", str(tmp_path / "l"), "--staging-root", str(tmp_path / "s"),
                "--out", f"x={tmp_path / 'x'}", "--", PY, "-c", "import sys; open(sys.argv[1]+'/x','w').write('1')",
                "{staging}"])

@@ -37,6 +37,17 @@ def night_paths(config: dict, base: Path) -> NightPaths:
 _SUBRUN_SPEC = re.compile(r"^\s*(\d{1,5})\.(\d{1,4})\s*$")
 
 
+def parse_subrun_list(config: dict, key: str) -> set[tuple[int, int]]:
+    """``["01874.0003", "1874.4"]`` -> {(1874, 3), (1874, 4)}."""
+    subruns = set()
+    for item in config.get(key) or []:
+        m = _SUBRUN_SPEC.match(str(item))
+        if not m:
+            raise ConfigError(f"{key}: {item!r} is not RUN.SUBRUN (e.g. 01874.0003)")
+        subruns.add((int(m.group(1)), int(m.group(2))))
+    return subruns
+
+
 def parse_exclusions(config: dict) -> tuple[set[int], set[tuple[int, int]]]:
     """``exclude_runs: [1875]`` and ``exclude_subruns: ["01874.0003", "1874.4"]``."""
     runs = set()
@@ -45,13 +56,7 @@ def parse_exclusions(config: dict) -> tuple[set[int], set[tuple[int, int]]]:
             runs.add(int(item))
         except (TypeError, ValueError):
             raise ConfigError(f"exclude_runs: {item!r} is not a run number") from None
-    subruns = set()
-    for item in config.get("exclude_subruns") or []:
-        m = _SUBRUN_SPEC.match(str(item))
-        if not m:
-            raise ConfigError(f"exclude_subruns: {item!r} is not RUN.SUBRUN (e.g. 01874.0003)")
-        subruns.add((int(m.group(1)), int(m.group(2))))
-    return runs, subruns
+    return runs, parse_subrun_list(config, "exclude_subruns")
 
 
 @dataclass
@@ -64,6 +69,7 @@ class RunPlan:
     subruns: list[int]
     excluded: list[int] = field(default_factory=list)
     missing_raw: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
 
     @property
     def run(self) -> str:
@@ -142,6 +148,7 @@ def plan_night(config: dict, base: Path, summary_path: Path | None = None) -> Ni
         lookback_nights=lookback,
     )
     excluded_runs, excluded_subruns = parse_exclusions(config)
+    failed_subruns = parse_subrun_list(config, "failed_subruns")
     raw = scan_raw_files(paths.r0_dir)
     runs: dict[int, RunPlan] = {}
     calibrations_tonight: dict[int, int] = {}
@@ -152,10 +159,12 @@ def plan_night(config: dict, base: Path, summary_path: Path | None = None) -> Ni
         run = seq.run
         if run.run_id in excluded_runs:
             continue
-        keep, excluded, missing = [], [], []
+        keep, excluded, missing, failed = [], [], [], []
         for s in range(run.n_subruns):
             if (run.run_id, s) in excluded_subruns:
                 excluded.append(s)
+            elif (run.run_id, s) in failed_subruns:
+                failed.append(s)
             elif raw.get((run.run_id, s)) != {1, 2, 3, 4}:
                 missing.append(s)
             else:
@@ -168,7 +177,7 @@ def plan_night(config: dict, base: Path, summary_path: Path | None = None) -> Ni
         if not keep:
             log.warning("run %05d: no sub-run to process", run.run_id)
             continue
-        runs[run.run_id] = RunPlan(run.run_id, run.n_subruns, cal, keep, excluded, missing)
+        runs[run.run_id] = RunPlan(run.run_id, run.n_subruns, cal, keep, excluded, missing, failed)
         if not cal.borrowed:
             calibrations_tonight[cal.cali_run] = cal.drs4_run
     return NightPlan(paths, summary, sequences, runs, sorted(excluded_runs), calibrations_tonight)

@@ -75,6 +75,7 @@ def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
                 processed_subruns=len(rp.subruns),
                 excluded_subruns=rp.excluded,
                 missing_raw_subruns=rp.missing_raw,
+                failed_subruns=rp.failed,
                 calibration_files={k: str(v) for k, v in plan.calibration_files(rp.run_id).items()},
                 products={
                     "dl1": str(p.dl1_run(rp.run_id)),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,20 @@ from pathlib import Path
 
 class RunnerError(Exception):
     pass
+
+
+def job_slug(label: str) -> str:
+    """'r0_to_dl1 run 01874 sub-run 0001' -> 'r0_to_dl1_run_01874_sub-run_0001' (a file name)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label.strip())
+
+
+def failure_marker(staging_root: Path, label: str) -> Path:
+    """Where a failed job leaves its one-line reason: running_analysis/.../failures/<slug>.txt.
+
+    Removed again when the job later succeeds, so what remains after a run are the failures that
+    retries did not cure; the status view and the night report read them.
+    """
+    return Path(staging_root).parent / "failures" / f"{job_slug(label)}.txt"
 
 
 def _tail(log_path: Path, n: int = 40) -> str:
@@ -133,11 +148,15 @@ def main(argv=None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given after --")
+    marker = failure_marker(args.staging_root, args.label)
     try:
         wall = run_atomic(command, dict(args.out), args.log, args.staging_root, args.label, args.stage_input)
     except RunnerError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"{exc}\n")
         return 1
+    marker.unlink(missing_ok=True)
     print(f"{args.label}: done in {wall:.1f} s", file=sys.stderr)
     return 0
 
