@@ -1,0 +1,579 @@
+"""One night's processing from cron: ``lstosa-nightly [--date D] [--profile P] [--config K=V ...]``.
+
+What one invocation does:
+
+1. Picks the night (the previous evening by default) and takes the night's lock, a
+   ``fcntl.flock`` on ``running_analysis/<date>/<prod>/.nightly.lock``. A second invocation for
+   the same night and production says who holds it (PID, since when) and exits 0. The kernel
+   drops the lock when the holder dies, so a crash never leaves a stale lock behind.
+2. On a closed night (NightFinished.txt) asks Snakemake for a dry run; nothing to do: says so
+   and exits 0 without touching anything.
+3. Runs Snakemake (keep-going and rerun-incomplete come from the profile) under ``--timeout``;
+   everything Snakemake prints goes to ``running_analysis/<date>/<prod>/log/nightly_<ts>.log``.
+   Interrupted nights resume: the next invocation re-runs what is missing or incomplete.
+4. Failure policy: after a pass with failures it reads the runner's failure markers. A run
+   whose share of successful sub-runs is at least ``close_min_success_fraction`` is closed without
+   its failed sub-runs: Snakemake runs once more with ``failed_subruns`` set (the decision is
+   kept in ``failure_policy.json`` so later invocations plan the run the same way, and the
+   sub-runs are listed as failed in night_report.json). Runs below the threshold, and runs
+   whose merge or datacheck failed, stay open and are reported; the next invocation retries them.
+5. Notifies (``--notify-cmd`` / ``--notify-mail``) with a short summary when the night closes
+   and when it ends open, timed out or in error.
+
+Exit codes (also in docs/operations.md):
+  0  the night is closed (now or already before), or another invocation is processing it
+  2  bad arguments or configuration
+  3  processed, but the night is still open (failed sub-runs/runs; see the summary and status)
+  4  timeout: Snakemake was stopped after --timeout seconds; the next invocation resumes
+  5  Snakemake failed without failure markers (workflow, configuration or lock error; see the log)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import pwd
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dates import default_night, parse_night_date
+from .errors import ConfigError, LstosaError
+from .night import night_paths, plan_night, resolve
+from .opsconfig import format_list, load_config, parse_overrides, project_dir
+from .report import atomic_write_text
+from .status import POLICY_FILE, compact_list, night_status, read_failures, read_policy, subrun_failures
+
+EXIT_OK, EXIT_USAGE, EXIT_OPEN, EXIT_TIMEOUT, EXIT_ERROR = 0, 2, 3, 4, 5
+NOTHING_TO_DO = "Nothing to be done"
+MANIFEST = "production.json"
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass
+class Settings:
+    date: dt.date
+    base: Path
+    overrides: dict[str, str] = field(default_factory=dict)  # --config KEY=VALUE (text)
+    profile: str | None = None
+    cores: str | None = None
+    jobs: str | None = None
+    timeout: float | None = None  # seconds for the whole invocation
+    kill_grace: float = 60.0
+    notify_cmd: str | None = None
+    notify_mail: str | None = None
+    snakemake_args: list[str] = field(default_factory=list)
+    kind: str = "nightly"  # or "reprocess": recorded in the production manifest
+    echo: bool = True
+
+    def config(self, failed: list[str] | None = None) -> dict:
+        items = dict(self.overrides)
+        items["date"] = self.date.isoformat()
+        if failed:
+            items["failed_subruns"] = format_list(failed)
+        return load_config(self.base, None, items)
+
+    def config_items(self, failed: list[str]) -> dict[str, str]:
+        items = {"date": self.date.isoformat(), **self.overrides}
+        if failed:
+            items["failed_subruns"] = format_list(failed)
+        return items
+
+
+@dataclass
+class NightResult:
+    date: str
+    prod_id: str
+    state: str  # closed | already-closed | busy | open | timeout | error
+    exit_code: int
+    summary: str = ""
+    log: str | None = None
+    seconds: float = 0.0
+    runs_closed: list[int] = field(default_factory=list)
+    runs_open: dict[int, str] = field(default_factory=dict)
+    failed_subruns: dict[int, list[int]] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- lock
+
+
+class NightLock:
+    """An exclusive, non-blocking flock; holder's PID and start time written into the file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.fh = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return False
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({
+            "pid": os.getpid(), "host": socket.gethostname(),
+            "since": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }) + "\n")
+        fh.flush()
+        self.fh = fh
+        return True
+
+    def holder(self) -> dict:
+        try:
+            return json.loads(self.path.read_text() or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def release(self) -> None:
+        if self.fh is not None:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
+            self.fh.close()
+            self.fh = None
+
+
+# --------------------------------------------------------------------------- production manifest
+
+
+def production_identity(config: dict, base: Path) -> dict:
+    """What makes a production: settings that change the products, and the lstchain config's hash."""
+    def digest(key):
+        try:
+            return hashlib.sha256(resolve(config[key], base).read_bytes()).hexdigest()[:16]
+        except (OSError, KeyError):
+            return None
+
+    return {
+        "prod_id": str(config["prod_id"]),
+        "calibration_version": str(config.get("calibration_version")),
+        "calibration_policy": str(config.get("calibration_policy")),
+        "lstchain_config_sha256": digest("lstchain_config"),
+        "models_dir": str(resolve(config.get("models_dir", ""), base)),
+    }
+
+
+def read_manifest(running_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(running_dir) / MANIFEST).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+
+
+def write_manifest(running_dir: Path, config: dict, base: Path, kind: str) -> None:
+    if read_manifest(running_dir) is None:
+        data = {"kind": kind, "identity": production_identity(config, base),
+                "created": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+        atomic_write_text(Path(running_dir) / MANIFEST, json.dumps(data, indent=1) + "\n")
+
+
+# --------------------------------------------------------------------------- running Snakemake
+
+
+def tool_env(base: Path) -> dict:
+    """A usable environment also under cron (minimal PATH, no locale, maybe no HOME)."""
+    env = dict(os.environ)
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", ""), "/usr/local/bin", "/usr/bin", "/bin"]).replace(
+        os.pathsep * 2, os.pathsep)
+    env.setdefault("LANG", "C.UTF-8")
+    env.setdefault("LC_ALL", env["LANG"])
+    if "HOME" not in env:
+        env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
+    env["LSTOSA_SNAKE_HOME"] = str(base)
+    return env
+
+
+def snakemake_bin() -> str:
+    local = Path(sys.executable).parent / "snakemake"
+    return str(local) if local.exists() else (shutil.which("snakemake") or "snakemake")
+
+
+class Night:
+    """The processing of one night under its lock; see the module docstring."""
+
+    def __init__(self, settings: Settings):
+        self.s = settings
+        self.config = settings.config()
+        self.paths = night_paths(self.config, settings.base)
+        self.rdir = self.paths.running_dir
+        self.log_path = None
+        self.log_fh = None
+        self.t0 = time.monotonic()
+        self.deadline = None if not settings.timeout else self.t0 + float(settings.timeout)
+        self.proc = None
+
+    # ---- messages
+    def say(self, text: str) -> None:
+        line = f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M:%S')} lstosa-nightly: {text}"
+        if self.s.echo:
+            print(line, flush=True)
+        if self.log_fh:
+            self.log_fh.write(line + "\n")
+            self.log_fh.flush()
+
+    # ---- Snakemake
+    def command(self, failed: list[str], targets=(), extra=()) -> list[str]:
+        cmd = [snakemake_bin(), *targets, "--snakefile", str(self.s.base / "Snakefile")]
+        if self.s.profile:
+            profile = Path(self.s.profile)
+            cmd += ["--profile", str(profile.resolve()) if profile.exists() else self.s.profile]
+        if self.s.cores:
+            cmd += ["--cores", str(self.s.cores)]
+        if self.s.jobs:
+            cmd += ["--jobs", str(self.s.jobs)]
+        cmd += [*self.s.snakemake_args, *extra]
+        cmd += ["--config", *(f"{k}={v}" for k, v in self.s.config_items(failed).items())]
+        return cmd
+
+    def snakemake(self, failed: list[str], targets=(), extra=(), what="Snakemake") -> tuple[int | None, str]:
+        """Run Snakemake into the log; returns (exit code or None on timeout, its output)."""
+        cmd = self.command(failed, targets, extra)
+        self.say(f"{what}: {shlex.join(cmd)}")
+        start = self.log_fh.tell()
+        self.proc = subprocess.Popen(cmd, cwd=self.s.base, stdout=self.log_fh, stderr=subprocess.STDOUT,
+                                     env=tool_env(self.s.base), start_new_session=True)
+        try:
+            remaining = None if self.deadline is None else max(1.0, self.deadline - time.monotonic())
+            rc = self.proc.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            self.say(f"timeout ({self.s.timeout:g} s): stopping Snakemake (SIGTERM, then SIGKILL after "
+                     f"{self.s.kill_grace:g} s)")
+            self.stop()
+            rc = None
+        self.proc = None
+        self.log_fh.flush()
+        with open(self.log_path, errors="replace") as fh:
+            fh.seek(start)
+            output = fh.read()
+        return rc, output
+
+    def stop(self) -> None:
+        """SIGTERM to Snakemake's process group (it cancels its jobs), SIGKILL if it lingers."""
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=self.s.kill_grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def remove_stale_snakemake_locks(self) -> int:
+        """Snakemake lock files naming this night's products are stale: we hold the night's lock.
+
+        (A Snakemake killed with SIGKILL leaves its locks; ``--unlock`` would drop every lock of
+        the project, also those of other nights being processed, so only these are removed.)
+        """
+        mine = (str(self.rdir) + os.sep, str(self.paths.dl1_dir) + os.sep, str(self.paths.dl2_dir) + os.sep)
+        lockdir = self.s.base / ".snakemake" / "locks"
+        removed = 0
+        for out in lockdir.glob("*.output.lock"):
+            try:
+                keys = out.read_text().split("\n")
+            except OSError:
+                continue
+            if any(k.startswith(mine) for k in keys):
+                n = out.name.split(".")[0]
+                for f in (out, lockdir / f"{n}.input.lock"):
+                    f.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def pass_(self, failed, targets=(), what="Snakemake") -> int | None:
+        rc, output = self.snakemake(failed, targets, what=what)
+        if rc not in (0, None) and ("LockException" in output or "cannot be locked" in output):
+            n = self.remove_stale_snakemake_locks()
+            if n:
+                self.say(f"removed {n} stale Snakemake lock(s) of this night left by a killed run; retrying")
+                rc, output = self.snakemake(failed, targets, what=what)
+        return rc
+
+    # ---- the night
+    def run(self) -> NightResult:
+        s = self.s
+        prod = self.paths.prod_id
+        result = NightResult(str(self.paths.night), prod, "error", EXIT_ERROR)
+        lock = NightLock(self.rdir / ".nightly.lock")
+        if not lock.acquire():
+            h = lock.holder()
+            result.state, result.exit_code = "busy", EXIT_OK
+            result.summary = (f"night {self.paths.night} (prod {prod}) is being processed by PID "
+                              f"{h.get('pid', '?')} on {h.get('host', '?')} since {h.get('since', '?')}: "
+                              "nothing done")
+            if s.echo:
+                print(f"lstosa-nightly: {result.summary}", flush=True)
+            return result
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+        def on_signal(signum, frame):  # stop Snakemake too when cron or an operator stops us
+            self.say(f"received signal {signum}: stopping Snakemake")
+            self.stop()
+            raise SystemExit(128 + signum)
+
+        try:
+            for sig in previous:
+                signal.signal(sig, on_signal)
+            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+            self.log_path = self.paths.log(f"nightly_{stamp}.log")
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.log_fh = open(self.log_path, "a")
+            result.log = str(self.log_path)
+            self.say(f"night {self.paths.night} prod {prod}: log {self.log_path}")
+            write_manifest(self.rdir, self.config, s.base, s.kind)
+            self.process(result)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            result.seconds = time.monotonic() - self.t0
+            if self.log_fh:
+                self.say(f"finished: {result.state} (exit {result.exit_code}) in {result.seconds:.0f} s")
+                self.log_fh.close()
+                self.log_fh = None
+            lock.release()
+        return result
+
+    def persisted_failed(self) -> list[str]:
+        keep = set(self.config.get("failed_subruns") or []) | set(read_policy(self.rdir).get("failed_subruns") or [])
+        return sorted(keep)
+
+    def process(self, result: NightResult) -> None:
+        failed = self.persisted_failed()
+        if self.paths.night_finished.exists():
+            rc, output = self.snakemake(failed, extra=["--dry-run"], what="closed night, dry run")
+            if rc == 0 and NOTHING_TO_DO in output:
+                result.state, result.exit_code = "already-closed", EXIT_OK
+                result.summary = (f"night {self.paths.night} (prod {self.paths.prod_id}) is already closed "
+                                  f"({self.paths.night_finished}) and Snakemake has nothing to do: nothing done")
+                self.say(result.summary)
+                return
+            self.say("the night is marked closed but Snakemake has work to do (products changed or removed): resuming")
+        rc = self.pass_(failed, what="pass 1")
+        if rc is None:
+            return self.finish(result, "timeout")
+        if rc != 0 or not self.paths.night_finished.exists():
+            decision = self.apply_policy(failed)
+            if decision is None:
+                return self.finish(result, "error")
+            closable, targets = decision
+            if closable:
+                failed = self.persisted_failed()
+                rc = self.pass_(failed, targets, what="pass 2 (closing runs without their failed sub-runs)")
+                if rc is None:
+                    return self.finish(result, "timeout")
+        self.finish(result, "closed" if self.paths.night_finished.exists() else "open")
+
+    def apply_policy(self, failed: list[str]):
+        """Decide which runs close without their failed sub-runs; None when nothing is known to have failed."""
+        config = self.s.config(failed)
+        try:
+            plan = plan_night(config, self.s.base)
+        except LstosaError as exc:
+            self.say(f"no night plan after the pass: {exc}")
+            return None
+        failures = read_failures(self.rdir)
+        if not failures:
+            self.say("Snakemake failed and no job left a failure marker: see the log")
+            return None
+        threshold = float(config.get("close_min_success_fraction", 1.0))
+        by_run = subrun_failures(failures)
+        run_level = {}
+        for f in failures:
+            if f["subrun"] is None and f["run"] in plan.runs:
+                run_level.setdefault(f["run"], []).append(f["rule"])
+        policy = read_policy(self.rdir)
+        decisions = policy.get("decisions", [])
+        closable: dict[int, list[int]] = {}
+        open_runs: dict[int, str] = {}
+        for run_id, rp in plan.runs.items():
+            new = sorted(s for s in by_run.get(run_id, {}) if s in rp.subruns)
+            if not new and run_id not in run_level:
+                continue
+            planned = len(rp.subruns) + len(rp.failed)
+            n_failed = len(rp.failed) + len(new)
+            share = (planned - n_failed) / planned
+            if run_id in run_level:
+                open_runs[run_id] = f"{', '.join(sorted(set(run_level[run_id])))} failed"
+            elif share >= threshold:
+                closable[run_id] = new
+                self.say(f"run {run_id:05d}: {n_failed} of {planned} sub-runs failed ({compact_list(new)}); "
+                         f"success share {share:.3f} >= {threshold:g}: closing it without them")
+                decisions.append({"run": run_id, "failed": new, "share": round(share, 4), "threshold": threshold,
+                                  "at": dt.datetime.now().astimezone().isoformat(timespec="seconds")})
+            else:
+                open_runs[run_id] = (f"{n_failed} of {planned} sub-runs failed; success share {share:.3f} < "
+                                     f"{threshold:g}")
+                self.say(f"run {run_id:05d}: {open_runs[run_id]}: left open")
+        others = [f for f in failures if f["run"] not in plan.runs]
+        for f in others:
+            self.say(f"failure: {f['reason'] or f['rule']}")
+        keep = set(policy.get("failed_subruns") or [])
+        keep |= {f"{r:05d}.{s:04d}" for r, subs in closable.items() for s in subs}
+        policy.update(failed_subruns=sorted(keep), decisions=decisions, open_runs=sorted(open_runs),
+                      threshold=threshold)
+        atomic_write_text(self.rdir / POLICY_FILE, json.dumps(policy, indent=1) + "\n")
+        if not closable:
+            return {}, ()
+        if open_runs or others:  # the night cannot close: close just these runs
+            p = self.paths
+            targets = [str(f) for r in sorted(closable) for f in (p.dl1_run(r), p.dl2_run(r), p.muons_run(r),
+                                                                   p.datacheck_run_pdf(r))]
+        else:
+            targets = ()
+        return closable, targets
+
+    def finish(self, result: NightResult, state: str) -> None:
+        codes = {"closed": EXIT_OK, "open": EXIT_OPEN, "timeout": EXIT_TIMEOUT, "error": EXIT_ERROR}
+        result.state, result.exit_code = state, codes[state]
+        lines = [f"night {self.paths.night} prod {self.paths.prod_id}: {state.upper()}"]
+        try:
+            st = night_status(self.s.config(self.persisted_failed()), self.s.base)
+        except LstosaError as exc:
+            st = {"sequences": [], "problems": [str(exc)], "open_runs": []}
+        policy = read_policy(self.rdir)
+        for seq in st["sequences"]:
+            if seq["type"] != "DATA" or seq.get("excluded_run"):
+                continue
+            run = seq["run"]
+            if seq["stages"].get("merge") == 1.0:
+                result.runs_closed.append(run)
+            if seq.get("failed_subruns"):
+                result.failed_subruns[run] = seq["failed_subruns"]
+        for run in policy.get("open_runs", []) if state != "closed" else []:
+            result.runs_open[run] = "too few successful sub-runs or a run-level step failed"
+        n_data = sum(1 for q in st["sequences"] if q["type"] == "DATA" and not q.get("excluded_run"))
+        lines.append(f"runs merged: {len(result.runs_closed)} of {n_data}"
+                     + (f" ({', '.join(f'{r:05d}' for r in result.runs_closed)})" if result.runs_closed else ""))
+        closed_without = policy.get("failed_subruns") or []
+        if closed_without:
+            lines.append(f"closed without failed sub-runs: {', '.join(closed_without)}")
+        for run in policy.get("open_runs", []) if state != "closed" else []:
+            lines.append(f"run {run:05d} left open: {compact_list(result.failed_subruns.get(run, []))} failed")
+        problems = st.get("problems") or []
+        if problems:
+            lines.append(f"problems ({len(problems)}):")
+            lines += [f"  {p}" for p in problems[:15]]
+            if len(problems) > 15:
+                lines.append(f"  ... {len(problems) - 15} more")
+        if state == "timeout":
+            lines.append(f"stopped after --timeout {self.s.timeout:g} s; the next invocation resumes")
+        lines.append(f"log: {self.log_path}")
+        lines.append(f"status: lstosa-status --date {self.paths.date} --prod-id {self.paths.prod_id}"
+                     + (f" --output-root {self.paths.output_root}" if self.paths.output_root != self.paths.data_root
+                        else "") + f" --data-root {self.paths.data_root}")
+        result.summary = "\n".join(lines)
+        for line in lines:
+            self.say(line)
+        notify(self.s, result, self.say)
+
+
+# --------------------------------------------------------------------------- notification
+
+
+def notify(settings: Settings, result: NightResult, say=print) -> None:
+    """Send the summary to --notify-cmd (stdin + LSTOSA_* variables) and/or --notify-mail."""
+    subject = f"lstosa {result.date} {result.prod_id}: {result.state}"
+    body = result.summary + "\n"
+    env = dict(os.environ, LSTOSA_NIGHT=result.date, LSTOSA_PROD_ID=result.prod_id, LSTOSA_STATE=result.state,
+               LSTOSA_EXIT_CODE=str(result.exit_code), LSTOSA_LOG=result.log or "", LSTOSA_SUBJECT=subject)
+    if settings.notify_cmd:
+        try:
+            proc = subprocess.run(settings.notify_cmd, shell=True, input=body, text=True, env=env, timeout=120,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if proc.returncode != 0:
+                say(f"notification command exited {proc.returncode}: {proc.stdout.strip()[:300]}")
+        except subprocess.TimeoutExpired:
+            say("notification command timed out after 120 s")
+    if settings.notify_mail:
+        mail, sendmail = shutil.which("mail"), shutil.which("sendmail") or (
+            "/usr/sbin/sendmail" if os.access("/usr/sbin/sendmail", os.X_OK) else None)
+        try:
+            if mail:
+                subprocess.run([mail, "-s", subject, settings.notify_mail], input=body, text=True, timeout=120)
+            elif sendmail:
+                msg = f"To: {settings.notify_mail}\nSubject: {subject}\n\n{body}"
+                subprocess.run([sendmail, "-t"], input=msg, text=True, timeout=120)
+            else:
+                say(f"--notify-mail {settings.notify_mail}: neither mail nor sendmail is installed; not sent")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            say(f"mail to {settings.notify_mail} failed: {exc}")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", help="Snakemake profile, e.g. profiles/slurm (default: local execution)")
+    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                        help="workflow config override, passed to Snakemake (repeatable)")
+    parser.add_argument("--data-root", help="LST data tree (config data_root)")
+    parser.add_argument("--output-root", help="where products go (config output_root)")
+    parser.add_argument("--cores", help="Snakemake --cores (default: the profile's)")
+    parser.add_argument("--jobs", help="Snakemake --jobs: at most this many jobs at once (SLURM: queued+running)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="stop Snakemake after this long (SIGTERM, then SIGKILL); the next run resumes")
+    parser.add_argument("--kill-grace", type=float, default=60.0, metavar="SECONDS",
+                        help="after the timeout's SIGTERM wait this long before SIGKILL (default 60)")
+    parser.add_argument("--notify-cmd", metavar="CMD",
+                        help="shell command run with the summary on stdin and LSTOSA_NIGHT, LSTOSA_PROD_ID, "
+                             "LSTOSA_STATE, LSTOSA_EXIT_CODE, LSTOSA_LOG, LSTOSA_SUBJECT set")
+    parser.add_argument("--notify-mail", metavar="ADDRESS", help="mail the summary (mail or sendmail)")
+    parser.add_argument("--snakemake-args", default="", metavar="'ARGS'",
+                        help="extra Snakemake options, one shell-quoted string")
+
+
+def overrides_from(args) -> dict[str, str]:
+    items = parse_overrides(args.config)
+    if args.data_root:
+        items["data_root"] = str(Path(args.data_root).resolve())
+    if args.output_root:
+        items["output_root"] = str(Path(args.output_root).resolve())
+    if getattr(args, "prod_id", None):
+        items["prod_id"] = args.prod_id
+    return items
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="lstosa-nightly", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__[__doc__.index("Exit codes"):],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--date", help="night (YYYY-MM-DD or YYYYMMDD); default: the previous evening (UTC)")
+    parser.add_argument("--prod-id", help="production id (config prod_id)")
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        night = parse_night_date(args.date) if args.date else default_night()
+        settings = Settings(
+            date=night, base=project_dir(), overrides=overrides_from(args), profile=args.profile,
+            cores=args.cores, jobs=args.jobs, timeout=args.timeout, kill_grace=args.kill_grace,
+            notify_cmd=args.notify_cmd, notify_mail=args.notify_mail,
+            snakemake_args=shlex.split(args.snakemake_args),
+        )
+        result = Night(settings).run()
+    except (ConfigError, LstosaError) as exc:
+        print(f"lstosa-nightly: ERROR: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

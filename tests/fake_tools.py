@@ -1,0 +1,99 @@
+"""Helpers for the operation tests: a toy night and a ``tools_bin`` of FAKE lstchain tools.
+
+The fake tools (tests/data/fake_tools/fake_lst_tool.py) only write small text files where the
+real tools write their products: they test the operation layer (lstosa-nightly, lstosa-status,
+lstosa-reprocess, Snakemake's resumption, failure markers, closing), not the science. The real
+tools are covered by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from lstosa_snake.nightsummary import NightSummary, Run, TimeReference, write_night_summary_text
+
+PROJECT = Path(__file__).resolve().parents[1]
+FAKE = PROJECT / "tests" / "data" / "fake_tools" / "fake_lst_tool.py"
+TOOLS = (
+    "lstchain_create_drs4_pedestal_file", "lstosa-create-time-calibration", "lstchain_create_calibration_file",
+    "lstchain_data_r0_to_dl1", "lstchain_check_dl1", "lstchain_dl1_to_dl2", "lstchain_merge_hdf5_files",
+    "lstchain_merge_muon_files", "lstchain_longterm_dl1_check", "lstosa-create-run-summary",
+)
+NIGHT = dt.date(2020, 1, 27)
+#: the toy night: one DRS4 and one CALI run, two DATA runs of 10 and 2 sub-runs
+TOY_RUNS = {1874: 10, 1875: 2}
+
+
+def make_tools_bin(directory: Path) -> Path:
+    """A tools_bin of fake tools (shell wrappers) plus ``python`` (for the close_night rule)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for tool in TOOLS:
+        path = directory / tool
+        path.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} {tool} "$@"\n')
+        path.chmod(0o755)
+    # close_night runs "{tools_bin}/python -m lstosa_snake.report": our package, without PyTables
+    # (the report's event counts need real HDF5 products; here they are left out, as documented)
+    stub = directory / "_no_tables"
+    stub.mkdir(exist_ok=True)
+    (stub / "tables.py").write_text('raise ImportError("no PyTables with the fake tools")\n')
+    py = directory / "python"
+    py.write_text(f'#!/bin/sh\nPYTHONPATH={stub} exec {sys.executable} "$@"\n')
+    py.chmod(0o755)
+    return directory
+
+
+def toy_summary(night: dt.date = NIGHT, runs: dict[int, int] = TOY_RUNS) -> NightSummary:
+    start = dt.datetime.combine(night, dt.time(21, 0))
+    ref = TimeReference(3, 1580157904186709543, 5186709300)
+    first = min(runs) - 2
+    out = [Run(first, 1, "DRS4", start), Run(first + 1, 1, "CALI", start + dt.timedelta(minutes=2))]
+    for i, (run, n) in enumerate(sorted(runs.items())):
+        out.append(Run(run, n, "DATA", start + dt.timedelta(minutes=10 + 30 * i), ref, ref))
+    return NightSummary(night, tuple(out))
+
+
+def make_toy_night(data_root: Path, night: dt.date = NIGHT, runs: dict[int, int] = TOY_RUNS,
+                   with_summary: bool = True) -> NightSummary:
+    """Raw stand-in files (empty), the drive log and (optionally) the night summary."""
+    summary = toy_summary(night, runs)
+    d = night.strftime("%Y%m%d")
+    r0 = data_root / "R0" / d
+    r0.mkdir(parents=True, exist_ok=True)
+    for run in summary.runs:
+        for s in range(run.n_subruns):
+            for stream in (1, 2, 3, 4):
+                (r0 / f"LST-1.{stream}.Run{run.run_id:05d}.{s:04d}.fits.fz").touch()
+    drive = data_root / "monitoring" / "DrivePositioning" / f"DrivePosition_log_{d}.txt"
+    drive.parent.mkdir(parents=True, exist_ok=True)
+    drive.write_text("fake drive log\n")
+    if with_summary:
+        ns = data_root / "monitoring" / "NightSummary" / f"NightSummary_{d}.txt"
+        ns.parent.mkdir(parents=True, exist_ok=True)
+        ns.write_text(write_night_summary_text(summary))
+    return summary
+
+
+def toy_config_args(tmp_path: Path, tools: Path) -> list[str]:
+    """--config KEY=VALUE items pointing the workflow at the fake tools and a models dir."""
+    models = tmp_path / "models"
+    models.mkdir(exist_ok=True)
+    (models / "fake_model.sav").write_text("fake\n")
+    return [f"tools_bin={tools}", f"models_dir={models}"]
+
+
+def run_with_timeout(cmd, timeout: float, **kw) -> subprocess.CompletedProcess:
+    """Run in a new process group; on timeout kill the whole group (hard) and fail the test."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, **kw)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        raise AssertionError(f"timed out after {timeout} s: {cmd}\n{out[-3000:]}") from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, None)
