@@ -34,7 +34,7 @@ def make_tools_bin(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for tool in TOOLS:
         path = directory / tool
-        path.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} {tool} "$@"\n')
+        path.write_text(f'#!/bin/sh\nFAKE_TOOLS_DIR={directory} exec {sys.executable} {FAKE} {tool} "$@"\n')
         path.chmod(0o755)
     # close_night runs "{tools_bin}/python -m lstosa_snake.report": our package, without PyTables
     # (the report's event counts need real HDF5 products; here they are left out, as documented)

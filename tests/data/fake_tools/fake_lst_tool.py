@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(os.environ.get("FAKE_TOOLS_DIR", Path(sys.argv[0]).parent))
+HERE = Path(os.environ["FAKE_TOOLS_DIR"])  # the fake tools_bin (set by its wrappers)
 
 
 def opt(args, *names):
