@@ -1,0 +1,200 @@
+"""Snakemake on the real single-node SLURM cluster (tests/infra/slurm.sh) with profiles/slurm.
+
+Toy workflow: tests/data/toy_slurm/Snakefile. Every job appends a line to ledger/<rule>.txt with its
+attempt number and SLURM job id, so attempts and sbatch calls can be counted; sacct gives the states.
+Each Snakemake runs through run_snakemake (own process group, timeout, hard kill, scancel).
+Slow by nature (~10 s per SLURM job); the runtime test takes ~4 minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from slurm_fixtures import REPO, SLURM_PROFILE, SLURM_SH, SbatchSpy, run_snakemake
+
+pytestmark = pytest.mark.slurm
+
+SNAKEFILE = REPO / "tests" / "data" / "toy_slurm" / "Snakefile"
+STATE = Path(os.environ.get("LSTOSA_SLURM_STATE", "/tmp/lstosa-slurm"))
+# fast polling for tests (the profile's 10 s would only make them slower)
+FAST = ["--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2",
+        "--latency-wait", "5"]
+
+
+def toy(workdir: Path, *args: str, timeout: float, spy: SbatchSpy | None = None, log_name="snakemake.log",
+        profile: Path = SLURM_PROFILE):
+    cmd = ["-s", str(SNAKEFILE), "--profile", str(profile), *FAST, *args]
+    return run_snakemake(cmd, cwd=workdir, timeout=timeout, env=spy.env() if spy else None, log_name=log_name)
+
+
+def ledger(workdir: Path, rule: str) -> list[tuple[str, int, str]]:
+    """[(wildcards, attempt, slurm job id)] from ledger/<rule>.txt"""
+    f = workdir / "ledger" / f"{rule}.txt"
+    rows = []
+    for line in (f.read_text().splitlines() if f.exists() else []):
+        m = re.fullmatch(rf"{rule} (.*) attempt=(\d+) job=(\S+)", line)
+        assert m, line
+        rows.append((m.group(1).strip(), int(m.group(2)), m.group(3)))
+    return rows
+
+
+def sacct_states(jobids) -> dict[str, tuple[str, str]]:
+    """{jobid: (State, ExitCode)} of the given job allocations (polls until none is pending/running)."""
+    ids = ",".join(jobids)
+    deadline = time.monotonic() + 60
+    while True:
+        out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", ids, "-o", "JobIDRaw,State,ExitCode"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+        rows = {r.split("|")[0]: (r.split("|")[1].split()[0], r.split("|")[2]) for r in out.splitlines() if r}
+        if set(rows) >= set(jobids) and not any(s in ("PENDING", "RUNNING", "COMPLETING") for s, _ in rows.values()):
+            return rows
+        if time.monotonic() > deadline:
+            return rows
+        time.sleep(1)
+
+
+def test_small_dag_completes(slurm_cluster, tmp_path, sbatch_spy):
+    r = toy(tmp_path, "--config", "subruns=3", timeout=400, spy=sbatch_spy)
+    assert r.returncode == 0 and not r.timed_out, r
+    assert (tmp_path / "merged.txt").read_text() == "".join(f"a{i:04d}\nb{i:04d}\n" for i in range(3))
+    for i in range(3):
+        assert (tmp_path / "b" / f"{i:04d}.txt").read_text() == f"a{i:04d}\nb{i:04d}\n"
+    rows = ledger(tmp_path, "a") + ledger(tmp_path, "b") + ledger(tmp_path, "merge")
+    assert len(rows) == 7 and all(att == 1 for _, att, _ in rows), rows
+    jobids = [j for _, _, j in rows]
+    assert all(j.isdigit() for j in jobids), "every job ran inside a SLURM allocation"
+    assert len(set(jobids)) == 7, "one SLURM job per Snakemake job"
+    assert len(sbatch_spy.calls()) == 7
+    assert all(s == ("COMPLETED", "0:0") for s in sacct_states(jobids).values())
+
+
+def test_deterministic_failure_is_retried_up_to_bound(slurm_cluster, tmp_path, sbatch_spy):
+    r = toy(tmp_path, "fails.txt", timeout=400, spy=sbatch_spy)
+    assert not r.timed_out, r
+    assert r.returncode != 0, r
+    assert "Error in rule always_fails" in r.output, r
+    assert re.search(r"SLURM-job '\d+' failed, SLURM status is: 'FAILED'", r.output), r
+    rows = ledger(tmp_path, "always_fails")
+    assert [att for _, att, _ in rows] == [1, 2, 3], "retries: 2 in profiles/slurm -> exactly 3 attempts"
+    assert len(sbatch_spy.calls()) == 3
+    states = sacct_states([j for _, _, j in rows])
+    # the allocation's exit code is that of Snakemake inside the job (1), not the shell's 3
+    assert all(s == ("FAILED", "1:0") for s in states.values()), states
+    assert not (tmp_path / "fails.txt").exists()
+    # the SLURM log of a failed job is kept and shows the error
+    logs = list((tmp_path / ".snakemake" / "slurm_logs" / "rule_always_fails").glob("*.log"))
+    assert logs and any("deliberate failure" in p.read_text() for p in logs)
+
+
+def test_scancel_mid_run_is_retried(slurm_cluster, tmp_path, sbatch_spy):
+    result = {}
+    th = threading.Thread(target=lambda: result.update(
+        r=toy(tmp_path, "victim.txt", "--config", "victim_nap=120", timeout=400, spy=sbatch_spy)))
+    th.start()
+    deadline = time.monotonic() + 120
+    victim = None
+    while time.monotonic() < deadline and th.is_alive():
+        rows = ledger(tmp_path, "victim")
+        if rows:
+            victim = rows[0][2]
+            break
+        time.sleep(0.5)
+    assert victim, "the victim job never started"
+    time.sleep(2)  # well inside its 120 s sleep
+    subprocess.run(["scancel", victim], check=True, timeout=30)
+    th.join(timeout=450)
+    r = result["r"]
+    assert r.returncode == 0 and not r.timed_out, r
+    assert (tmp_path / "victim.txt").read_text() == "survived\n"
+    rows = ledger(tmp_path, "victim")
+    assert [att for _, att, _ in rows] == [1, 2]
+    states = sacct_states([j for _, _, j in rows])
+    assert states[rows[0][2]][0] == "CANCELLED" and states[rows[1][2]] == ("COMPLETED", "0:0"), states
+    assert re.search(r"SLURM status is: 'CANCELLED'", r.output), r
+    assert len(sbatch_spy.calls()) == 2
+
+
+def test_runtime_exceeded_is_retried_with_longer_limit(slurm_cluster, tmp_path, sbatch_spy):
+    # attempt 1: -t 1 (minute); SLURM checks limits every ~30 s, so the kill comes 60-90 s (+KillWait 5 s)
+    # after the start; the job sleeps 100 s. Attempt 2: -t 5, completes.
+    r = toy(tmp_path, "slow.txt", "--config", "slow_nap=100", timeout=600, spy=sbatch_spy)
+    assert r.returncode == 0 and not r.timed_out, r
+    assert (tmp_path / "slow.txt").read_text() == "slow done\n"
+    rows = ledger(tmp_path, "slow")
+    assert [att for _, att, _ in rows] == [1, 2]
+    calls = sbatch_spy.calls()
+    assert len(calls) == 2 and " -t 1 " in calls[0] and " -t 5 " in calls[1], calls
+    states = sacct_states([j for _, _, j in rows])
+    assert states[rows[0][2]][0] == "TIMEOUT" and states[rows[1][2]] == ("COMPLETED", "0:0"), states
+    assert re.search(r"SLURM status is: 'TIMEOUT'", r.output), r
+
+
+def test_group_components_economy(slurm_cluster, tmp_path, sbatch_spy):
+    """6 sub-run chains (12 jobs) in 2 group jobs of 3 chains + 1 merge = 3 sbatch calls."""
+    r = toy(tmp_path, "--config", "subruns=6", "nap=0", "--groups", "a=subrun", "b=subrun",
+            "--group-components", "subrun=3", timeout=400, spy=sbatch_spy)
+    assert r.returncode == 0 and not r.timed_out, r
+    assert (tmp_path / "merged.txt").read_text() == "".join(f"a{i:04d}\nb{i:04d}\n" for i in range(6))
+    assert len(sbatch_spy.calls()) == 3, sbatch_spy.calls()
+    jobs = {j for _, _, j in ledger(tmp_path, "a") + ledger(tmp_path, "b")}
+    assert len(jobs) == 2, jobs
+
+
+def test_array_jobs_economy(slurm_cluster, tmp_path, sbatch_spy):
+    """--slurm-array-jobs a,b: 4 a-jobs in one array, 4 b-jobs in one array, + merge = 3 sbatch calls."""
+    r = toy(tmp_path, "--config", "subruns=4", "nap=0", "--slurm-array-jobs", "a,b", timeout=400,
+            spy=sbatch_spy)
+    assert r.returncode == 0 and not r.timed_out, r
+    assert (tmp_path / "merged.txt").read_text() == "".join(f"a{i:04d}\nb{i:04d}\n" for i in range(4))
+    calls = sbatch_spy.calls()
+    assert len(calls) == 3 and sum("--array=1-4" in c for c in calls) == 2, calls
+
+
+# --- status polling without accounting (slurmdbd stopped) -------------------------------------------
+
+@pytest.fixture
+def slurmdbd_stopped(slurm_cluster):
+    pidfile = STATE / "pids" / "slurmdbd.pid"
+    if not pidfile.exists():
+        pytest.skip(f"slurmdbd not managed by tests/infra/slurm.sh in {STATE}")
+    pid = int(pidfile.read_text())
+    os.kill(pid, 15)
+    for _ in range(80):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.25)
+    pidfile.unlink(missing_ok=True)
+    assert subprocess.run(["sacct", "-n", "-X"], capture_output=True, timeout=60).returncode != 0
+    try:
+        yield
+    finally:
+        subprocess.run(["bash", str(SLURM_SH), "start"], stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=300, check=True)
+
+
+def test_sacct_status_without_accounting_hangs_and_harness_kills_it(slurmdbd_stopped, tmp_path):
+    """Documents a plugin 2.8.0 bug: when every status query fails, the jobs are silently dropped from
+    the active list and Snakemake waits forever. run_snakemake's timeout is what makes it fail loudly."""
+    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", timeout=60)
+    assert r.timed_out, r
+    assert "TIMEOUT after 60" in r.output
+    assert (tmp_path / "a" / "0000.txt").read_text() == "a0000\n", "the job itself completed"
+    # nothing of the run is left in the queue
+    q = subprocess.run(["squeue", "-h", "--name", r.slurm_run_ids[0], "-t", "PD,R"], capture_output=True,
+                       text=True, timeout=30)
+    assert q.stdout.strip() == ""
+
+
+def test_squeue_status_without_accounting_completes(slurmdbd_stopped, tmp_path):
+    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "squeue", timeout=200)
+    assert r.returncode == 0 and not r.timed_out, r
+    assert (tmp_path / "a" / "0000.txt").read_text() == "a0000\n"
