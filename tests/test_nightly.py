@@ -1,0 +1,170 @@
+"""lstosa-nightly: lock, resume after a killed Snakemake, closed-night no-op, notification, failure policy.
+
+The Snakemake tests run the real workflow (Snakefile, runner, profile) on a toy night of two DATA
+runs (10 + 2 sub-runs), but with ``tools_bin`` pointing at FAKE lstchain tools
+(tests/data/fake_tools/fake_lst_tool.py) that only write small stand-in product files: they test
+operations, not science; the real tools are covered by the end-to-end tests. Every subprocess
+runs in its own process group under a timeout and is hard-killed (SIGKILL to the group) on expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
+from lstosa_snake.nightly import NightLock
+
+NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
+RDIR = Path("running_analysis/20200127/v0.1")
+
+
+@pytest.fixture
+def toy(tmp_path):
+    data = tmp_path / "data"
+    make_toy_night(data)
+    tools = make_tools_bin(tmp_path / "tools")
+    args = ["--date", "2020-01-27", "--data-root", str(data), "--cores", "2"]
+    for item in toy_config_args(tmp_path, tools):
+        args += ["--config", item]
+    return {"data": data, "tools": tools, "args": args, "rdir": data / RDIR, "tmp": tmp_path}
+
+
+def cron_env():
+    """What cron gives a job: next to nothing."""
+    return {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "SHELL": "/bin/sh"}
+
+
+def nightly(toy, *extra, timeout=240):
+    return run_with_timeout([str(NIGHTLY), *toy["args"], *extra], timeout, cwd="/", env=cron_env())
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def wait_for(predicate, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_lock_is_exclusive_and_names_its_holder(tmp_path):
+    first, second = NightLock(tmp_path / ".nightly.lock"), NightLock(tmp_path / ".nightly.lock")
+    assert first.acquire()
+    assert not second.acquire()
+    assert second.holder()["pid"] == os.getpid()
+    first.release()
+    assert second.acquire()
+    second.release()
+
+
+def test_second_invocation_refuses_then_killed_night_resumes(toy):
+    """Two concurrent invocations: the second exits 0 naming the first; Snakemake killed mid-night
+    (SIGKILL, as a crash would) and the next invocation completes the night."""
+    (toy["tools"] / "SLEEP").write_text("lstchain_data_r0_to_dl1 1.5\n")
+    first = subprocess.Popen([str(NIGHTLY), *toy["args"]], cwd="/", env=cron_env(), start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lock = toy["rdir"] / ".nightly.lock"
+        wait_for(lambda: lock.is_file() and '"pid"' in lock.read_text(), 60, "the first invocation's lock")
+        second = nightly(toy, timeout=60)
+        assert second.returncode == 0, second.stdout
+        assert f"being processed by PID {first.pid}" in second.stdout
+        assert "nothing done" in second.stdout
+        # wait until the night is under way (some sub-runs' DL1 exist), then kill Snakemake hard
+        dl1 = toy["data"] / "DL1/20200127/v0.1"
+        wait_for(lambda: len(list(dl1.glob("dl1_LST-1.Run01874.*.h5"))) >= 2, 120, "first DL1 files")
+        smk = [c for c in children(first.pid) if "snakemake" in Path(f"/proc/{c}/cmdline").read_text()]
+        assert smk, "no Snakemake child found"
+        os.killpg(smk[0], signal.SIGKILL)
+        out, _ = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+    assert first.returncode == 5, out  # Snakemake died without failure markers: "error"
+    assert not (toy["rdir"] / "NightFinished.txt").exists()
+    (toy["tools"] / "SLEEP").unlink()
+    third = nightly(toy)
+    assert third.returncode == 0, third.stdout
+    assert "removed 1 stale Snakemake lock(s)" in third.stdout  # left by the SIGKILLed Snakemake
+    assert "CLOSED" in third.stdout and "runs merged: 2 of 2" in third.stdout
+    assert (toy["rdir"] / "NightFinished.txt").is_file()
+    for run in ("01874", "01875"):
+        assert (dl1 / f"dl1_LST-1.Run{run}.h5").is_file()
+        assert (toy["data"] / f"DL2/20200127/v0.1/dl2_LST-1.Run{run}.h5").is_file()
+    assert len(list(dl1.glob("dl1_LST-1.Run01874.*.h5"))) == 10
+    logs = sorted((toy["rdir"] / "log").glob("nightly_*.log"))
+    assert logs and "pass 1" in logs[-1].read_text()
+
+
+def test_closed_night_is_a_noop_and_notification_has_the_summary(toy):
+    notified = toy["tmp"] / "notified.txt"
+    notify = f"(cat; echo STATE=$LSTOSA_STATE NIGHT=$LSTOSA_NIGHT CODE=$LSTOSA_EXIT_CODE) >> {notified}"
+    first = nightly(toy, "--notify-cmd", notify)
+    assert first.returncode == 0, first.stdout
+    text = notified.read_text()
+    assert "night 2020-01-27 prod v0.1: CLOSED" in text
+    assert "runs merged: 2 of 2 (01874, 01875)" in text
+    assert "STATE=closed NIGHT=2020-01-27 CODE=0" in text
+    finished = toy["rdir"] / "NightFinished.txt"
+    stamp = finished.stat().st_mtime_ns
+    products = {p: p.stat().st_mtime_ns for p in (toy["data"] / "DL1").rglob("*.h5")}
+    again = nightly(toy, "--notify-cmd", notify, timeout=120)
+    assert again.returncode == 0, again.stdout
+    assert "already closed" in again.stdout and "nothing done" in again.stdout
+    assert finished.stat().st_mtime_ns == stamp
+    assert {p: p.stat().st_mtime_ns for p in products} == products
+    assert notified.read_text() == text  # no notification for a no-op
+
+
+def test_run_closes_within_tolerance(toy):
+    """1 of 10 sub-runs fails for good; with close_min_success_fraction 0.8 the run closes without it."""
+    (toy["tools"] / "FAIL").write_text("lstchain_data_r0_to_dl1 01874.0003\n")
+    res = nightly(toy, "--config", "close_min_success_fraction=0.8")
+    assert res.returncode == 0, res.stdout
+    assert "run 01874: 1 of 10 sub-runs failed (3)" in res.stdout
+    report = json.loads((toy["rdir"] / "night_report.json").read_text())
+    runs = {s["run"]: s for s in report["sequences"] if s["type"] == "DATA"}
+    assert runs[1874]["failed_subruns"] == [3] and runs[1874]["processed_subruns"] == 9
+    assert runs[1875]["failed_subruns"] == []
+    policy = json.loads((toy["rdir"] / "failure_policy.json").read_text())
+    assert policy["failed_subruns"] == ["01874.0003"] and policy["decisions"][0]["share"] == 0.9
+    # the merge used the 9 good sub-runs; the decision sticks: the next invocation has nothing to do
+    again = nightly(toy, "--config", "close_min_success_fraction=0.8", timeout=120)
+    assert again.returncode == 0 and "already closed" in again.stdout, again.stdout
+
+
+def test_run_below_threshold_stays_open_and_is_reported(toy):
+    (toy["tools"] / "FAIL").write_text("lstchain_data_r0_to_dl1 01874.0003\n")
+    notified = toy["tmp"] / "notified.txt"
+    res = nightly(toy, "--notify-cmd", f"cat > {notified}")
+    assert res.returncode == 3, res.stdout
+    assert "success share 0.900 < 1: left open" in res.stdout
+    assert not (toy["rdir"] / "NightFinished.txt").exists()
+    assert not (toy["data"] / "DL1/20200127/v0.1/dl1_LST-1.Run01874.h5").exists()
+    assert (toy["data"] / "DL1/20200127/v0.1/dl1_LST-1.Run01875.h5").exists()  # the other run is merged
+    text = notified.read_text()
+    assert "night 2020-01-27 prod v0.1: OPEN" in text
+    assert "run 01874 left open: 3 failed" in text
+    assert "r0_to_dl1 failed for run 01874 sub-run 0003" in text
+    policy = json.loads((toy["rdir"] / "failure_policy.json").read_text())
+    assert policy["open_runs"] == [1874] and policy["failed_subruns"] == []
