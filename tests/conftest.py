@@ -1,2 +1,3 @@
 pytest_plugins = ["web_fixtures"]
 pytest_plugins = [*pytest_plugins, "slurm_fixtures"]
+pytest_plugins = [*pytest_plugins, "synthetic_fixtures"]

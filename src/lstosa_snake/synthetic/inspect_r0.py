@@ -17,8 +17,11 @@ from pathlib import Path
 
 
 def summarise(path: Path, max_events=None) -> dict:
+    import hashlib
+
     from ctapipe_io_lst import LSTEventSource
 
+    digest = hashlib.sha256()
     types, gains = Counter(), Counter()
     ids, times = [], []
     from traitlets.config import Config
@@ -32,6 +35,8 @@ def summarise(path: Path, max_events=None) -> dict:
             gains[int(event.r1.tel[1].waveform.shape[0]) if event.r1.tel[1].waveform.ndim == 3 else 1] += 1
             ids.append(int(event.index.event_id))
             times.append(float(event.trigger.time.unix))
+            digest.update(event.r0.tel[1].waveform.tobytes())
+            digest.update(event.lst.tel[1].evt.first_capacitor_id.tobytes())
         run_id = int(source.local_run_id)
     return {
         "run": run_id,
@@ -41,6 +46,7 @@ def summarise(path: Path, max_events=None) -> dict:
         "event_ids": [min(ids), max(ids)] if ids else None,
         "ids_sorted_unique": ids == sorted(set(ids)),
         "time_range_unix": [min(times), max(times)] if times else None,
+        "content_sha256": digest.hexdigest(),  # raw waveforms + first capacitors, in event order
     }
 
 

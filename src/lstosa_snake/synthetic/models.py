@@ -42,11 +42,11 @@ def _trainpipe() -> str:
 
 
 def input_hash(seed: int, n_events: int, config: Path | None) -> str:
-    import lstchain
+    from importlib.metadata import version
 
     h = hashlib.sha256()
     h.update(json.dumps({"seed": seed, "n_events": n_events, "nodes": POINTING_NODES,
-                         "lstchain": lstchain.__version__}, sort_keys=True).encode())
+                         "lstchain": version("lstchain")}, sort_keys=True).encode())
     h.update(Path(__file__).read_bytes())
     if config is not None:
         h.update(Path(config).read_bytes())

@@ -1,0 +1,109 @@
+"""The two lstchain 0.12.3 work-arounds of ``lstosa_snake.lstchain_fixes``.
+
+Each bug has a test that the *original* still misbehaves: when one of the
+``test_*_bug_still_present`` tests fails, upstream has fixed the bug -- delete the
+work-around (and its entry point) and call the lstchain command directly.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from synthetic_fixtures import LST_PYTHON, lst_tool, run_tool
+
+pytestmark = pytest.mark.tools
+
+
+def lst_python(code: str):
+    return run_tool([LST_PYTHON, "-c", textwrap.dedent(code)]).stdout.strip().splitlines()[-1]
+
+
+# --- 1. lstchain_create_run_summary -------------------------------------------------------
+
+
+def test_run_summary_bug_still_present():
+    assert lst_python("""
+        from lstosa_snake.lstchain_fixes import run_summary_bug_present
+        print(run_summary_bug_present())
+    """) == "True"
+
+
+def test_run_summary_patch_removes_the_condition():
+    assert lst_python("""
+        from lstchain.scripts import lstchain_create_run_summary as s
+        from lstosa_snake.lstchain_fixes import patch_run_summary, run_summary_bug_present
+        assert patch_run_summary(s)
+        print(run_summary_bug_present(s), s.COUNTER_DEFAULTS["dragon_reference_counter"] == 2**64 - 1)
+    """) == "False True"
+
+
+def test_run_summary_original_fails_fixed_works(synthetic_night, tmp_path):
+    n = synthetic_night
+    args = ["-d", n.yyyymmdd, "--r0-path", n.root / "R0", "-o", tmp_path]
+    original = run_tool([lst_tool("lstchain_create_run_summary"), *args], check=False)
+    assert original.returncode != 0
+    assert "OverflowError" in original.stdout
+    assert not (tmp_path / f"RunSummary_{n.yyyymmdd}.ecsv").exists()
+
+    fixed = run_tool([lst_tool("lstosa-create-run-summary"), *args])
+    assert "lstosa-snake work-around: patching lstchain_create_run_summary" in fixed.stdout
+    text = (tmp_path / f"RunSummary_{n.yyyymmdd}.ecsv").read_text()
+    assert "18446744073709551615" in text  # what numpy < 2 wrote for the -1 default
+    assert {"DRS4", "PEDCALIB", "DATA"} <= set(text.replace(",", " ").split())
+
+
+# --- 2. lstchain_data_create_time_calibration_file ------------------------------------------
+
+PROBE = """
+    import warnings; warnings.simplefilter("ignore")
+    import numpy as np
+    from ctapipe.image.extractor import ImageExtractor
+    from ctapipe_io_lst import LSTEventSource
+    from lstosa_snake.lstchain_fixes import _BothGainsExtractor
+    subarray = LSTEventSource.create_subarray(tel_id=1)
+    ex = ImageExtractor.from_name("LocalPeakWindowSum", subarray=subarray)
+    wf = np.random.default_rng(0).normal(0, 1, (2, 1855, 40)).astype(np.float32)
+    zero = np.zeros((2, 1855), dtype=np.int64)   # what TimeCorrectionCalculate passes
+    broken = np.zeros((2, 1855), dtype=bool)
+    {call}
+"""
+
+
+def test_time_calibration_bug_still_present():
+    # lstchain's "no gain selection" array makes ctapipe 0.25 return a one-gain image,
+    # which lstchain's numba kernel then cannot index as charge[gain, pixel]
+    assert lst_python(PROBE.format(call="print(ex(wf, 1, zero, broken).image.shape)")) == "(1855,)"
+
+
+def test_time_calibration_wrapper_keeps_both_gains():
+    out = lst_python(PROBE.format(call="""
+    w = _BothGainsExtractor(ex)
+    print(w(wf, 1, zero, broken).image.shape, w.bug_seen, w(wf, 1, zero, broken).image.shape)
+    """))
+    assert out == "(2, 1855) True (2, 1855)"
+
+
+def test_time_calibration_original_fails_fixed_works(calibrated_night, tmp_path):
+    n = calibrated_night
+    cali = next(r for r in n.plan["runs"] if r["run_type"] == "CALI")["run"]
+    args = [
+        "--input-file", n.r0 / f"LST-1.1.Run{cali:05d}.0000.fits.fz",
+        "--pedestal-file", n.paths["drs4"], "--run-summary-path", n.paths["run_summary"],
+        "--no-progress",
+    ]
+    original = run_tool([lst_tool("lstchain_data_create_time_calibration_file"), *args,
+                         "--output-file", tmp_path / "orig.h5", "--max-events", "40"], check=False)
+    assert original.returncode != 0
+    assert "TypingError" in original.stdout
+    # the fixed tool ran in the calibrated_night fixture on the whole run
+    log = (n.paths["logs"] / "time_calibration.log").read_text()
+    assert "lstosa-snake work-around: patching lstchain_data_create_time_calibration_file" in log
+    assert n.paths["time_calibration"].stat().st_size > 10_000
+    summary = lst_python(f"""
+        import h5py, numpy as np
+        with h5py.File("{n.paths['time_calibration']}") as f:
+            fan = f["fan"][()]
+            print(fan.shape[0], int(np.isfinite(fan).all()))
+    """)
+    assert summary == "2 1"
