@@ -79,6 +79,11 @@ class NightPaths:
     def created_run_summary(self) -> Path:
         return self.output_root / "monitoring" / "RunSummary" / f"RunSummary_{self.date}.ecsv"
 
+    @property
+    def derived_run_summary(self) -> Path:
+        """RunSummary ECSV made from a seed NightSummary text, for the tools that need one."""
+        return self.running_dir / f"RunSummary_{self.date}.ecsv"
+
     # ----------------------------------------------------------- calibration
     def _catA(self, kind: str, night: dt.date | None = None) -> Path:
         date = compact(night or self.night)

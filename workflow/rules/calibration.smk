@@ -31,6 +31,7 @@ rule time_calibration:
     input:
         r0=lambda wc: r0_streams(wc.run, 0),
         drs4_pedestal=paired_drs4,
+        run_summary=run_summary_file,
     output:
         PATHS.pattern("time_calibration"),
     log:
@@ -51,7 +52,8 @@ rule time_calibration:
         "{params.runner} --label 'time_calibration run {wildcards.run}' --log {log:q}"
         " --out time.h5={output:q} --"
         " {params.tools}/lstosa-create-time-calibration --input-file {input.r0[0]:q} --output-file {{staging}}/time.h5"
-        " --pedestal-file {input.drs4_pedestal:q} --config {params.config:q} --no-progress"
+        " --pedestal-file {input.drs4_pedestal:q} --config {params.config:q}"
+        " --run-summary-path {input.run_summary:q} --no-progress"
 
 
 rule charge_calibration:
@@ -59,6 +61,7 @@ rule charge_calibration:
         r0=lambda wc: r0_streams(wc.run, 0),
         drs4_pedestal=paired_drs4,
         time_calibration=PATHS.pattern("time_calibration"),
+        run_summary=run_summary_file,
     output:
         PATHS.pattern("charge_calibration"),
     log:
@@ -83,4 +86,5 @@ rule charge_calibration:
         " --LSTEventSource.default_trigger_type=tib"
         " --LSTEventSource.LSTR0Corrections.drs4_pedestal_path={input.drs4_pedestal:q}"
         " --LSTEventSource.LSTR0Corrections.drs4_time_calibration_path={input.time_calibration:q}"
+        " --LSTEventSource.EventTimeCalculator.run_summary_path={input.run_summary:q}"
         " --config={params.config:q}"

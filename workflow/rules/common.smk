@@ -69,6 +69,14 @@ def plan():
     return PLAN
 
 
+def run_summary_file(wildcards=None):
+    """The RunSummary ECSV handed to the tools: the night's own, or one made from the seed text."""
+    p = plan()
+    if p.summary.fmt == "ecsv":
+        return p.summary.path
+    return str(PATHS.derived_run_summary)
+
+
 def log_path(name):
     return str(PATHS.log(name))
 
@@ -98,15 +106,6 @@ def night_targets(wildcards):
 def paired_drs4(wildcards):
     drs4 = plan().calibrations_tonight[int(wildcards.run)]
     return str(PATHS.drs4_pedestal(drs4))
-
-
-def time_reference_args(wildcards):
-    """Dragon timing reference of the run from the night summary, as r0_to_dl1 options."""
-    ref = plan().summary.run(int(wildcards.run)).dragon
-    if not ref.valid:
-        return ""
-    return (f"--dragon-reference-time {ref.ucts_t0_ns} --dragon-reference-counter {ref.counter_ns}"
-            f" --dragon-module-id {ref.module_id}")
 
 
 def max_events_arg(wildcards):

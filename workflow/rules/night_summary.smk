@@ -23,3 +23,22 @@ checkpoint run_summary:
         "{params.runner} --label 'run_summary {params.date}' --log {log:q}"
         " --out {params.name}={output:q} --"
         " {params.tools}/lstosa-create-run-summary --date {params.date} --r0-path {params.r0_root:q} --output-dir {{staging}}"
+
+
+rule run_summary_ecsv:
+    input:
+        lambda wc: plan().summary.path,
+    output:
+        str(PATHS.derived_run_summary),
+    log:
+        log_path("run_summary_ecsv.log"),
+    resources:
+        mem_mb=200,
+        runtime=5,
+    conda:
+        "../../envs/lstchain.yaml"
+    params:
+        python=PY,
+        date=DATE,
+    shell:
+        "{params.python} -m lstosa_snake.nightsummary --to-ecsv {input:q} --date {params.date} --output {output:q} 2> {log:q}"

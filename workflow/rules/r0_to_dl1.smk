@@ -7,6 +7,7 @@ rule r0_to_dl1:
         unpack(calibration_inputs),
         r0=lambda wc: r0_streams(wc.run, wc.subrun),
         pointing=str(PATHS.pointing_file),
+        run_summary=run_summary_file,
         config=LSTCHAIN_CONFIG,
     output:
         dl1=PATHS.pattern("dl1_subrun"),
@@ -19,7 +20,6 @@ rule r0_to_dl1:
     params:
         runner=RUNNER,
         tools=LST,
-        time_reference=time_reference_args,
         max_events=max_events_arg,
     resources:
         mem_mb=lambda wc, attempt: 3000 + 1500 * (attempt - 1),
@@ -35,7 +35,7 @@ rule r0_to_dl1:
         " {params.tools}/lstchain_data_r0_to_dl1 --input-file {input.r0[0]:q} --output-dir {{staging}}"
         " --config {input.config:q} --pointing-file {input.pointing:q}"
         " --pedestal-file {input.drs4_pedestal:q} --calibration-file {input.charge_calibration:q}"
-        " --time-calibration-file {input.time_calibration:q} {params.time_reference} {params.max_events}"
+        " --time-calibration-file {input.time_calibration:q} --run-summary-path {input.run_summary:q} {params.max_events}"
 
 
 rule dl1_datacheck:
