@@ -75,3 +75,14 @@ def test_cli_exit_codes_and_message(tmp_path, capsys):
                "--out", f"x={tmp_path / 'x'}", "--", PY, "-c", "import sys; open(sys.argv[1]+'/x','w').write('1')",
                "{staging}"])
     assert rc == 0 and (tmp_path / "x").read_text() == "1"
+
+
+def test_tools_run_offline_for_astropy(tmp_path):
+    """astropy in the tools must not wait on IERS downloads (no internet on analysis nodes)."""
+    from lstosa_snake.runner import OFFLINE_XDG, tool_environment
+
+    env = tool_environment({"PATH": "/bin"})
+    cfg = (OFFLINE_XDG / "astropy" / "astropy.cfg").read_text()
+    assert env["XDG_CONFIG_HOME"] == str(OFFLINE_XDG)
+    assert "allow_internet = False" in cfg and "auto_download = False" in cfg
+    assert "XDG_CONFIG_HOME" not in tool_environment({"LSTOSA_ASTROPY_ONLINE": "1"})

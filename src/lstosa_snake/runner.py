@@ -77,6 +77,18 @@ def move_into_place(src: Path, dst: Path) -> None:
         os.unlink(src)
 
 
+OFFLINE_XDG = Path(__file__).parent / "resources" / "xdg"
+
+
+def tool_environment(base: dict | None = None) -> dict:
+    """The tools' environment: astropy kept offline (no IERS downloads) unless asked otherwise."""
+    env = dict(os.environ if base is None else base)
+    if env.get("LSTOSA_ASTROPY_ONLINE") != "1":
+        env["XDG_CONFIG_HOME"] = str(OFFLINE_XDG)
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
 def run_atomic(
     command: list[str],
     outputs: dict[str, Path],
@@ -104,12 +116,16 @@ def run_atomic(
                     raise RunnerError(f"{label}: input {src} does not exist")
                 (inputs_dir / src.name).symlink_to(src.resolve())
         args = [a.replace("{staging}", str(staging)).replace("{inputs}", str(inputs_dir)) for a in command]
+        if os.sep in args[0]:  # the tool runs in the staging dir: a relative tool path must not move
+            args[0] = os.path.abspath(args[0])
         t0 = time.monotonic()
         with open(log_path, "a") as log:
             log.write(f"# {label}\n# command: {subprocess.list2cmdline(args)}\n")
             log.flush()
             try:
-                proc = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, cwd=staging, env=env)
+                proc = subprocess.run(
+                    args, stdout=log, stderr=subprocess.STDOUT, cwd=staging, env=tool_environment(env)
+                )
             except FileNotFoundError:
                 raise RunnerError(f"{label}: tool not found: {args[0]}") from None
         wall = time.monotonic() - t0
