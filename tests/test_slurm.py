@@ -93,10 +93,11 @@ def test_deterministic_failure_is_retried_up_to_bound(slurm_cluster, tmp_path, s
     assert logs and any("deliberate failure" in p.read_text() for p in logs)
 
 
-def test_scancel_mid_run_is_retried(slurm_cluster, tmp_path, sbatch_spy):
+def _run_and_scancel_victim(tmp_path, spy, timeout, *extra):
+    """Run the 'victim' rule; scancel its first SLURM job a few seconds into its 120 s sleep."""
     result = {}
     th = threading.Thread(target=lambda: result.update(
-        r=toy(tmp_path, "victim.txt", "--config", "victim_nap=120", timeout=400, spy=sbatch_spy)))
+        r=toy(tmp_path, "victim.txt", "--config", "victim_nap=120", *extra, timeout=timeout, spy=spy)))
     th.start()
     deadline = time.monotonic() + 120
     victim = None
@@ -107,18 +108,34 @@ def test_scancel_mid_run_is_retried(slurm_cluster, tmp_path, sbatch_spy):
             break
         time.sleep(0.5)
     assert victim, "the victim job never started"
-    time.sleep(2)  # well inside its 120 s sleep
+    time.sleep(2)
     subprocess.run(["scancel", victim], check=True, timeout=30)
-    th.join(timeout=450)
-    r = result["r"]
+    th.join(timeout=timeout + 60)
+    return result["r"], victim
+
+
+def test_scancel_mid_run_is_retried(slurm_cluster, tmp_path, sbatch_spy):
+    r, victim = _run_and_scancel_victim(tmp_path, sbatch_spy, 400)
     assert r.returncode == 0 and not r.timed_out, r
     assert (tmp_path / "victim.txt").read_text() == "survived\n"
     rows = ledger(tmp_path, "victim")
-    assert [att for _, att, _ in rows] == [1, 2]
+    assert [att for _, att, _ in rows] == [1, 2] and rows[0][2] == victim
     states = sacct_states([j for _, _, j in rows])
-    assert states[rows[0][2]][0] == "CANCELLED" and states[rows[1][2]] == ("COMPLETED", "0:0"), states
+    assert states[victim][0] == "CANCELLED" and states[rows[1][2]] == ("COMPLETED", "0:0"), states
     assert re.search(r"SLURM status is: 'CANCELLED'", r.output), r
     assert len(sbatch_spy.calls()) == 2
+
+
+def test_sacct_status_never_notices_scancel(slurm_cluster, tmp_path, sbatch_spy):
+    """Documents a plugin 2.8.0 bug (why profiles/slurm polls with squeue): sacct reports a scancel'ed
+    job as 'CANCELLED by <uid>', which the plugin takes for 'still running', so Snakemake waits forever.
+    If this test starts failing, the plugin got fixed: sacct status becomes an option again."""
+    r, victim = _run_and_scancel_victim(tmp_path, sbatch_spy, 75, "--slurm-status-command", "sacct")
+    assert r.timed_out, r
+    assert len(sbatch_spy.calls()) == 1, "never retried"
+    out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", victim, "-o", "State"], capture_output=True,
+                         text=True, timeout=30).stdout.strip()
+    assert out.startswith("CANCELLED by"), out
 
 
 def test_runtime_exceeded_is_retried_with_longer_limit(slurm_cluster, tmp_path, sbatch_spy):
@@ -148,13 +165,17 @@ def test_group_components_economy(slurm_cluster, tmp_path, sbatch_spy):
 
 
 def test_array_jobs_economy(slurm_cluster, tmp_path, sbatch_spy):
-    """--slurm-array-jobs a,b: 4 a-jobs in one array, 4 b-jobs in one array, + merge = 3 sbatch calls."""
+    """--slurm-array-jobs a,b: the 4 a-jobs (ready together) go out as one array. The b-jobs become ready
+    as their a-tasks are seen finished, possibly in different polling cycles, so they may be split."""
     r = toy(tmp_path, "--config", "subruns=4", "nap=0", "--slurm-array-jobs", "a,b", timeout=400,
             spy=sbatch_spy)
     assert r.returncode == 0 and not r.timed_out, r
     assert (tmp_path / "merged.txt").read_text() == "".join(f"a{i:04d}\nb{i:04d}\n" for i in range(4))
     calls = sbatch_spy.calls()
-    assert len(calls) == 3 and sum("--array=1-4" in c for c in calls) == 2, calls
+    a_calls = [c for c in calls if "--comment rule_a" in c]
+    assert len(a_calls) == 1 and "--array=1-4" in a_calls[0], calls
+    assert len(calls) < 9, "fewer sbatch calls than jobs"
+    assert len({j for _, _, j in ledger(tmp_path, "a")}) == 4, "one array task per job"
 
 
 # --- status polling without accounting (slurmdbd stopped) -------------------------------------------
@@ -184,7 +205,7 @@ def slurmdbd_stopped(slurm_cluster):
 def test_sacct_status_without_accounting_hangs_and_harness_kills_it(slurmdbd_stopped, tmp_path):
     """Documents a plugin 2.8.0 bug: when every status query fails, the jobs are silently dropped from
     the active list and Snakemake waits forever. run_snakemake's timeout is what makes it fail loudly."""
-    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", timeout=60)
+    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "sacct", timeout=60)
     assert r.timed_out, r
     assert "TIMEOUT after 60" in r.output
     assert (tmp_path / "a" / "0000.txt").read_text() == "a0000\n", "the job itself completed"

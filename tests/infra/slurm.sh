@@ -52,12 +52,14 @@ wait_for() {
     done
 }
 
-# alive NAME: the daemon recorded in pids/NAME.pid is running
+# alive NAME: the daemon recorded in pids/NAME.pid is running (and is that daemon, not a recycled pid)
 alive() {
-    local f="$STATE/pids/$1.pid" pid
+    local f="$STATE/pids/$1.pid" pid comm
     [ -s "$f" ] || return 1
     pid="$(cat "$f")"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    comm="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
+    case "$1" in mariadb) [ "$comm" = mariadbd ] ;; *) [ "$comm" = "$1" ] ;; esac
 }
 
 # record NAME PIDFILE: copy the pid a daemon wrote into our pids/ dir (waits for it to appear)
@@ -281,7 +283,7 @@ stop_one() {
     local name="$1" f="$STATE/pids/$1.pid" pid i
     [ -s "$f" ] || return 0
     pid="$(cat "$f")"
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$name"; then
         log "stopping $name (pid $pid)"
         kill -TERM "$pid" 2>/dev/null || true
         for i in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
