@@ -262,3 +262,56 @@ def test_dl1_recovers_planted_showers(recovery):
     assert r["psi_absdiff_median_bright_deg"] < 5
     # pointing from the drive log (tracking the Crab in the evening of 2020-01-27)
     assert 5 < r["pointing_zenith_deg"][0] <= r["pointing_zenith_deg"][1] < 70
+
+
+# --- RF models and dl1_to_dl2 -------------------------------------------------------------
+
+
+@pytest.mark.tools
+def test_models_and_dl1_to_dl2(calibrated_night, tmp_path):
+    from synthetic_fixtures import CONFIG_DIR, lst_tool
+
+    n = calibrated_night
+    models = tmp_path / "models"
+    cmd = [lst_tool("lstosa-make-models"), "--output-dir", models, "--config", CONFIG_DIR / "lstchain_config.json",
+           "--n-events", 1500]
+    assert "models trained" in run_tool(cmd).stdout
+    for f in ("reg_energy.sav", "reg_disp_norm.sav", "cls_disp_sign.sav", "cls_gh.sav", "training_dirs.ecsv",
+              "lstosa_models_stamp.json"):
+        assert (models / f).is_file(), f
+    assert "models up to date" in run_tool(cmd).stdout  # cached: same inputs, nothing retrained
+
+    run = n.runs("DATA")[0]
+    dl1 = n.paths["dl1_dir"] / f"dl1_LST-1.Run{run['run']:05d}.0000.h5"
+    run_tool([lst_tool("lstchain_dl1_to_dl2"), "-f", dl1, "-p", models, "-o", tmp_path / "dl2",
+              "-c", CONFIG_DIR / "lstchain_config.json"], log=tmp_path / "dl2.log")
+    dl2 = tmp_path / "dl2" / dl1.name.replace("dl1", "dl2", 1)
+    out = run_tool([LST_PYTHON, "-c", textwrap.dedent(f"""
+        import pandas as pd, numpy as np
+        d = pd.read_hdf("{dl2}", "dl2/event/telescope/parameters/LST_LSTCam")
+        ok = d[np.isfinite(d.gammaness)]
+        print(len(d), len(ok), int(ok.gammaness.between(0, 1).all()), int((ok.reco_energy > 0).all()))
+    """)]).stdout.split()
+    n_events, n_ok, gammaness_ok, energy_ok = map(int, out[-4:])
+    assert n_ok > 0.5 * n_events and gammaness_ok and energy_ok
+
+
+@pytest.mark.tools
+def test_lstchain_config_differs_from_standard_only_in_documented_keys():
+    from synthetic_fixtures import CONFIG_DIR
+
+    out = run_tool([LST_PYTHON, "-c", textwrap.dedent(f"""
+        import json
+        from lstchain.io.config import get_standard_config
+        std, ours = get_standard_config(), json.load(open("{CONFIG_DIR / 'lstchain_config.json'}"))
+        diff = sorted(
+            f"{{k}}.{{kk}}" for k in std for kk in (std[k] if isinstance(std[k], dict) else [None])
+            if (ours.get(k) if kk is None else ours.get(k, {{}}).get(kk)) != (std[k] if kk is None else std[k][kk])
+        )
+        print(json.dumps(sorted(set(ours) - set(std))), json.dumps(diff))
+    """)]).stdout.strip().splitlines()[-1]
+    extra, diff = out.split(" ", 1)
+    assert json.loads(extra) == []
+    rf = ["random_forest_disp_classifier_args", "random_forest_disp_regressor_args",
+          "random_forest_energy_regressor_args", "random_forest_particle_classifier_args"]
+    assert json.loads(diff) == sorted(f"{k}.{p}" for k in rf for p in ("max_depth", "n_estimators", "n_jobs"))
