@@ -178,7 +178,8 @@ def slurm_cluster():
 
 
 class SbatchSpy:
-    """``sbatch`` wrapper first on PATH that appends each call (one line) to a log, then execs sbatch."""
+    """``sbatch`` wrapper first on PATH that appends each call (one line, the --wrap command elided) to a
+    log, then execs the real sbatch."""
 
     def __init__(self, directory: Path):
         self.dir = Path(directory)
@@ -188,7 +189,7 @@ class SbatchSpy:
         wrapper = self.dir / "sbatch"
         wrapper.write_text(
             "#!/bin/sh\n"
-            f"printf '%s %s\\n' \"$(date +%s.%N)\" \"$(printf '%s' \"$*\" | tr '\\n' ' ' | cut -c1-300)\""
+            f"printf '%s %s\\n' \"$(date +%s.%N)\" \"$(printf '%s' \"$*\" | tr '\\n' ' ' | sed 's/ --wrap.*/ --wrap .../' | cut -c1-2000)\""
             f" >> '{self.log}'\n"
             f"exec '{real}' \"$@\"\n")
         wrapper.chmod(0o755)
