@@ -3,7 +3,8 @@
 # The night summary is expanded into (run, sub-run) jobs: calibration first, then per sub-run
 # r0_to_dl1 -> dl1_datacheck -> dl1_to_dl2, then per run merges and datacheck, then the night closes.
 
-configfile: "config/config.yaml"
+# Found next to this file, so that --directory can put Snakemake's state elsewhere.
+configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -20,7 +20,9 @@ make_env() {  # make_env DIR REQUIREMENTS
     local dir="$1" req="$2"
     [ -x "$dir/bin/python" ] || uv venv --quiet --python "$py" "$dir"
     log "installing $req into $dir"
-    VIRTUAL_ENV="$root/$dir" uv pip install --quiet -r "$req" -e "$root"
+    # --python, not VIRTUAL_ENV: `python -m uv` otherwise targets the interpreter that runs uv.
+    # --reinstall-package: refresh our own entry points when pyproject.toml changed.
+    uv pip install --quiet --python "$root/$dir/bin/python" -r "$req" -e "$root" --reinstall-package lstosa-snake
 }
 make_env .venv envs/snakemake.txt
 make_env .venv-lst envs/lstchain-tools.txt

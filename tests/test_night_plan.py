@@ -130,3 +130,11 @@ def test_missing_summary_and_override(tmp_path):
     other.write_text("01874 1 DATA 2020-01-30 20:00:00 nan nan nan nan nan nan\n")
     with pytest.raises(NightSummaryError, match="elsewhere.txt:1: run 01874 starts on 2020-01-30"):
         plan_night(config(tmp_path, night_summary=str(other)), tmp_path)
+
+
+def test_big_synthetic_nights_stay_within_the_night():
+    from lstosa_snake.scale import seed_shaped_night
+
+    s = seed_shaped_night(NIGHT, 10_000)
+    assert max(r.start for r in s.runs).date() <= NIGHT + dt.timedelta(days=1)
+    assert sum(r.n_subruns for r in s.runs if r.run_type == "DATA") == 10_000

@@ -1,4 +1,4 @@
-"""Work-arounds for two bugs of lstchain 0.12.3 (also present on its main branch, Nov 2026).
+"""Work-arounds for three bugs of lstchain 0.12.3 (also present on its main branch, Nov 2026).
 
 Each work-around is a drop-in replacement of the lstchain command (same command-line
 interface) that runs the original ``main()`` after a minimal, targeted patch:
@@ -23,7 +23,14 @@ interface) that runs the original ``main()`` after a minimal, targeted patch:
    later one) redone with ``None``, so the work-around switches itself off once
    upstream is fixed, and says so in the log.
 
-Both print a line starting with ``lstosa-snake work-around`` to stderr saying whether
+3. ``lstosa-merge-hdf5-files`` for ``lstchain_merge_hdf5_files``.
+   Bug: ``lstchain_dl1_to_dl2`` writes its provenance as ``/provenance/dl1_to_dl2``, a
+   variable-length string dataset that PyTables cannot read (an ``UnImplemented`` node);
+   merging DL2 files then dies with ``IndexError: /provenance`` in ``copy_h5_nodes``.
+   The fix leaves such unreadable nodes out of the merge (saying which) and merges every
+   table and array as lstchain does.
+
+All print a line starting with ``lstosa-snake work-around`` to stderr saying whether
 the bug was found.  ``tests/test_lstchain_fixes.py`` checks that the bugs are still
 present upstream; when one of those tests fails, delete the corresponding work-around
 and call the lstchain command directly.
@@ -155,4 +162,51 @@ def time_calibration_main(argv=None):
     from lstchain.scripts import lstchain_data_create_time_calibration_file as script
 
     sys.argv = ["lstchain_data_create_time_calibration_file", *(sys.argv[1:] if argv is None else argv)]
+    return script.main()
+
+
+# --- 3. lstchain_merge_hdf5_files ------------------------------------------------------
+
+MERGE_BUG = "lstchain_merge_hdf5_files IndexError on PyTables-unreadable nodes (/provenance/dl1_to_dl2 of DL2 files)"
+
+
+def unreadable_nodes(h5file) -> list[str]:
+    """Leaves PyTables cannot read (UnImplemented), e.g. the vlen-string provenance of DL2 files."""
+    import tables
+
+    with tables.open_file(str(h5file), "r") as f:
+        return [n._v_pathname for n in f.walk_nodes("/") if isinstance(n, tables.UnImplemented)]
+
+
+def patch_merge():
+    """Make lstchain's key listing skip unreadable leaves, in the io module and the script."""
+    import tables
+    from lstchain.io import io as lst_io
+    from lstchain.scripts import lstchain_merge_hdf5_files as script
+
+    original = lst_io.get_dataset_keys
+    if getattr(original, "_lstosa_patched", False):
+        return
+
+    def get_dataset_keys(h5file):
+        keys = original(h5file)
+        if isinstance(h5file, tables.File):
+            bad = {n._v_pathname for n in h5file.walk_nodes("/") if isinstance(n, tables.UnImplemented)}
+        else:
+            bad = set(unreadable_nodes(h5file))
+        if bad:
+            _announce(f"{MERGE_BUG}: leaving out {sorted(bad)}")
+        return [k for k in keys if k not in bad]
+
+    get_dataset_keys._lstosa_patched = True
+    lst_io.get_dataset_keys = get_dataset_keys
+    script.get_dataset_keys = get_dataset_keys
+
+
+def merge_hdf5_main(argv=None):
+    """``lstosa-merge-hdf5-files``: ``lstchain_merge_hdf5_files`` with fix 3."""
+    patch_merge()
+    from lstchain.scripts import lstchain_merge_hdf5_files as script
+
+    sys.argv = ["lstchain_merge_hdf5_files", *(sys.argv[1:] if argv is None else argv)]
     return script.main()

@@ -81,8 +81,17 @@ class NightPaths:
 
     @property
     def derived_run_summary(self) -> Path:
-        """RunSummary ECSV made from a seed NightSummary text, for the tools that need one."""
-        return self.running_dir / f"RunSummary_{self.date}.ecsv"
+        """RunSummary ECSV made from a seed NightSummary text, for the tools that need one.
+
+        Per night, not per production: the calibration files depend on it and are shared by
+        all productions of a calibration version.
+        """
+        return self.output_root / "running_analysis" / self.date / f"RunSummary_{self.date}.ecsv"
+
+    @property
+    def calibration_running_dir(self) -> Path:
+        """Work area (logs, benchmarks, staging) of the night's calibration, per calibration version."""
+        return self.output_root / "running_analysis" / self.date / "calibration" / self.calib_version
 
     # ----------------------------------------------------------- calibration
     def _catA(self, kind: str, night: dt.date | None = None) -> Path:

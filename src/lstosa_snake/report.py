@@ -47,7 +47,7 @@ def count_events(path: Path, node: str) -> int | None:
     try:
         with tables.open_file(str(path)) as f:
             return int(f.get_node(node).nrows)
-    except (OSError, tables.NoSuchNodeError):
+    except Exception:  # noqa: BLE001 (PyTables raises HDF5ExtError, NoSuchNodeError, OSError ...)
         return None
 
 

@@ -33,9 +33,12 @@ def seed_shaped_night(night: dt.date, total_subruns: int = 1521, first_run: int 
         Run(first_run + 1, 1, "CALI", start + dt.timedelta(minutes=5)),
     ]
     t = start + dt.timedelta(minutes=14)
-    for i, n in enumerate(subruns_for(total_subruns)):
+    sizes = subruns_for(total_subruns)
+    # <10 s per sub-run, but a bigger-than-life night must still end by the next morning
+    per_subrun = min(10.0, 9 * 3600 / max(1, sum(sizes)))
+    for i, n in enumerate(sizes):
         runs.append(Run(first_run + 2 + i, n, "DATA", t, ref, ref))
-        t += dt.timedelta(seconds=10 * n + 60)  # <10 s per sub-run
+        t += dt.timedelta(seconds=per_subrun * n + 60)
     return NightSummary(night, tuple(runs))
 
 

@@ -8,11 +8,11 @@ rule drs4_pedestal:
     output:
         PATHS.pattern("drs4_pedestal"),
     log:
-        log_path("drs4_pedestal.Run{run}.log"),
+        calibration_log("drs4_pedestal.Run{run}.log"),
     benchmark:
-        benchmark_path("drs4_pedestal.Run{run}.tsv")
+        calibration_benchmark("drs4_pedestal.Run{run}.tsv")
     params:
-        runner=RUNNER,
+        runner=CALIBRATION_RUNNER,
         tools=LST,
     resources:
         mem_mb=lambda wc, attempt: 3500 * attempt,
@@ -35,11 +35,11 @@ rule time_calibration:
     output:
         PATHS.pattern("time_calibration"),
     log:
-        log_path("time_calibration.Run{run}.log"),
+        calibration_log("time_calibration.Run{run}.log"),
     benchmark:
-        benchmark_path("time_calibration.Run{run}.tsv")
+        calibration_benchmark("time_calibration.Run{run}.tsv")
     params:
-        runner=RUNNER,
+        runner=CALIBRATION_RUNNER,
         tools=LST,
         config=TIME_CALIBRATION_CONFIG,
     resources:
@@ -65,11 +65,11 @@ rule charge_calibration:
     output:
         PATHS.pattern("charge_calibration"),
     log:
-        log_path("charge_calibration.Run{run}.log"),
+        calibration_log("charge_calibration.Run{run}.log"),
     benchmark:
-        benchmark_path("charge_calibration.Run{run}.tsv")
+        calibration_benchmark("charge_calibration.Run{run}.tsv")
     params:
-        runner=RUNNER,
+        runner=CALIBRATION_RUNNER,
         tools=LST,
         config=CALIBRATION_CONFIG,
     resources:

@@ -2,6 +2,9 @@
 # the run's datacheck with its PDF; then the night-wise datacheck and the night report.
 # The tools take a directory or a glob: they are pointed at a staging directory of links to
 # exactly the sub-runs planned for the run (excluded or failed ones are not there).
+# DL2 files are merged with lstosa-merge-hdf5-files (work-around 3 in lstosa_snake.lstchain_fixes).
+# lstchain_check_dl1 writes a run's merged datacheck file next to its inputs ({inputs}, i.e.
+# _inputs/ in the staging dir) and the PDF into --output-dir.
 
 
 rule merge_dl1:
@@ -52,7 +55,7 @@ rule merge_dl2:
     shell:
         "{params.runner} --label 'merge_dl2 run {wildcards.run}' --log {log:q}"
         " {params.staged} --out merged.h5={output:q} --"
-        " {params.tools}/lstchain_merge_hdf5_files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
+        " {params.tools}/lstosa-merge-hdf5-files --input-dir {{inputs}} --output-file {{staging}}/merged.h5"
         " --run-number {wildcards.run} --no-progress"
 
 
@@ -106,7 +109,7 @@ rule run_datacheck:
     shell:
         "{params.runner} --label 'run_datacheck run {wildcards.run}' --log {log:q}"
         " {params.staged}"
-        " --out datacheck_dl1_LST-1.Run{wildcards.run}.h5={output.h5:q}"
+        " --out _inputs/datacheck_dl1_LST-1.Run{wildcards.run}.h5={output.h5:q}"
         " --out datacheck_dl1_LST-1.Run{wildcards.run}.pdf={output.pdf:q} --"
         " {params.tools}/lstchain_check_dl1 --input-file '{{inputs}}/datacheck_dl1_LST-1.Run{wildcards.run}.*.h5'"
         " --output-dir {{staging}} --muons-dir {{inputs}} --batch"
@@ -117,7 +120,8 @@ rule night_datacheck:
         datacheck=run_level("datacheck_run"),
         muons=run_level("muons_run"),
     output:
-        str(PATHS.night_datacheck),
+        h5=str(PATHS.night_datacheck),
+        html=str(PATHS.night_datacheck.with_suffix(".html")),
     log:
         log_path("datacheck/night_datacheck.log"),
     benchmark:
@@ -127,7 +131,7 @@ rule night_datacheck:
         tools=LST,
         date=DATE,
         staged=lambda wc, input: staged(input.datacheck + input.muons),
-        name=PATHS.night_datacheck.name,
+        name=PATHS.night_datacheck.stem,
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
@@ -136,9 +140,9 @@ rule night_datacheck:
         "../../envs/lstchain.yaml"
     shell:
         "{params.runner} --label 'night_datacheck {params.date}' --log {log:q}"
-        " {params.staged} --out {params.name}={output:q} --"
+        " {params.staged} --out {params.name}.h5={output.h5:q} --out {params.name}.html={output.html:q} --"
         " {params.tools}/lstchain_longterm_dl1_check --input-dir {{inputs}} --muons-dir {{inputs}}"
-        " --output-file {{staging}}/{params.name} --batch"
+        " --output-file {{staging}}/{params.name}.h5 --batch"
 
 
 rule close_night:

@@ -51,6 +51,11 @@ TIME_CALIBRATION_CONFIG = str(resolve(config["time_calibration_config"], BASE))
 MODELS_DIR = str(resolve(config["models_dir"], BASE))
 DATE = PATHS.date
 RUNNER = f"{PY} -m lstosa_snake.runner --staging-root {shlex_quote(STAGING)}"
+# Calibration products are shared by all productions of a calibration version: their work area
+# must not depend on prod_id (params are a rerun trigger).
+CALIBRATION_RUNNER = (
+    f"{PY} -m lstosa_snake.runner --staging-root {shlex_quote(str(PATHS.calibration_running_dir / 'staging'))}"
+)
 
 wildcard_constraints:
     run=WILDCARDS["run"],
@@ -83,6 +88,14 @@ def log_path(name):
 
 def benchmark_path(name):
     return str(PATHS.benchmark(name))
+
+
+def calibration_log(name):
+    return str(PATHS.calibration_running_dir / "log" / name)
+
+
+def calibration_benchmark(name):
+    return str(PATHS.calibration_running_dir / "benchmarks" / name)
 
 
 def r0_streams(run, subrun):

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# README command 2: set everything up and run the whole test-suite, as CI does (.ci/run).
+# As root it also installs and starts what the slow tests need: a single-node SLURM cluster
+# (slurm-wlm, munge, slurmdbd + MariaDB), nginx and headless chromium (Debian packages).
+#   bash scripts/test.sh [pytest arguments]      e.g. -m "not slurm" or -k status
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/setup.sh
+if [ "$(id -u)" = 0 ]; then
+    bash tests/infra/install_web.sh
+    bash tests/infra/slurm.sh install
+    # Installed on purpose: the web and SLURM tests must fail, not skip, when their parts are broken.
+    export LSTOSA_REQUIRE_WEB=1 LSTOSA_REQUIRE_SLURM=1
+fi
+exec .venv/bin/pytest tests "$@"
