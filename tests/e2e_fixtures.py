@@ -36,9 +36,15 @@ class ProcessedNight:
     models: Path
     config_args: list[str]
     result: object
+    raw_before: dict
 
     def product(self, *parts) -> Path:
         return self.data_root.joinpath(*parts)
+
+
+def raw_snapshot(data_root: Path) -> dict:
+    """Name -> (size, mtime_ns) of every raw file: the workflow must never touch them."""
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in (data_root / "R0").rglob("*") if p.is_file()}
 
 
 def night_config(data_root: Path, models: Path, extra=()) -> list[str]:
@@ -59,6 +65,7 @@ def local_night(generated_night, models_dir, tmp_path_factory) -> ProcessedNight
     work = tmp_path_factory.mktemp("e2e_work")
     args = ["--snakefile", REPO / "Snakefile", "--directory", work, "--cores", "2",
             *night_config(generated_night, models_dir)]
+    raw_before = raw_snapshot(generated_night)
     result = run_snakemake(args, cwd=work, timeout=1500, env=clean_env())
     assert result.returncode == 0, str(result)
-    return ProcessedNight(generated_night, work, models_dir, args, result)
+    return ProcessedNight(generated_night, work, models_dir, args, result, raw_before)

@@ -68,7 +68,8 @@ def main():
         name = Path(inp).name
         if "*" in name:  # per run: a glob of the sub-runs' datacheck files
             run = re.search(r"Run(\d{5})", name).group(1)
-            write(Path(out_dir) / f"datacheck_dl1_LST-1.Run{run}.h5")
+            # like lstchain: the merged file next to the inputs, the PDF in --output-dir
+            write(Path(inp).parent / f"datacheck_dl1_LST-1.Run{run}.h5")
             write(Path(out_dir) / f"datacheck_dl1_LST-1.Run{run}.pdf")
         else:
             write(Path(out_dir) / ("datacheck_" + name))
@@ -88,6 +89,9 @@ def main():
             kind = "DRS4" if i == 0 else "CALI" if i == 1 else "DATA"
             lines.append(f"{run:05d} {n} {kind} {day} 21:{i:02d}:00 nan nan nan nan nan nan")
         write(Path(out_dir) / f"RunSummary_{date}.ecsv", "\n".join(lines) + "\n")
+    elif tool == "lstchain_longterm_dl1_check":
+        write(out_file)
+        write(Path(out_file).with_suffix(".html"))
     elif out_file:
         write(out_file)
     else:
