@@ -48,7 +48,11 @@ def main(argv=None):
         print(f"lstosa-make-night: invalid --date {args.date!r}, expected YYYY-MM-DD", file=sys.stderr)
         return 2
 
-    from .night import generate_night, r0_dir
+    try:
+        from .night import generate_night, r0_dir
+    except ImportError as e:  # e.g. run from Snakemake's environment, which has no numpy/ctapipe
+        print(f"lstosa-make-night: {e}; run it from the lstchain tools' environment (.venv-lst/bin)", file=sys.stderr)
+        return 2
     from .plan import make_plan
 
     try:
