@@ -86,3 +86,13 @@ def test_tools_run_offline_for_astropy(tmp_path):
     assert env["XDG_CONFIG_HOME"] == str(OFFLINE_XDG)
     assert "allow_internet = False" in cfg and "auto_download = False" in cfg
     assert "XDG_CONFIG_HOME" not in tool_environment({"LSTOSA_ASTROPY_ONLINE": "1"})
+
+
+def test_output_that_is_a_staged_input_is_copied_not_linked(tmp_path):
+    src = tmp_path / "datacheck_dl1_LST-1.Run01874.0000.h5"
+    src.write_text("sub-run datacheck")
+    final = tmp_path / "final" / "datacheck_dl1_LST-1.Run01874.h5"
+    run_atomic(tool("pass"), {"_inputs/datacheck_dl1_LST-1.Run01874.0000.h5": final}, tmp_path / "l",
+               tmp_path / "s", "t", stage_inputs=[src])
+    assert final.read_text() == "sub-run datacheck" and not final.is_symlink()
+    assert src.read_text() == "sub-run datacheck"

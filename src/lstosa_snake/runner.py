@@ -64,6 +64,11 @@ def _tail(log_path: Path, n: int = 40) -> str:
 def move_into_place(src: Path, dst: Path) -> None:
     """Atomic rename of a complete file into its final path (copy+rename across filesystems)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_symlink():  # a tool "output" that is one of its staged inputs: copy, never link
+        partial = dst.with_name(f".{dst.name}.partial")
+        shutil.copyfile(src.resolve(), partial)
+        os.replace(partial, dst)
+        return
     try:
         os.replace(src, dst)
     except OSError as exc:

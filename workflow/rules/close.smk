@@ -100,6 +100,7 @@ rule run_datacheck:
         runner=RUNNER,
         tools=LST,
         staged=lambda wc, input: staged(input.datacheck + input.muons),
+        names=run_datacheck_names,
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
@@ -109,8 +110,7 @@ rule run_datacheck:
     shell:
         "{params.runner} --label 'run_datacheck run {wildcards.run}' --log {log:q}"
         " {params.staged}"
-        " --out _inputs/datacheck_dl1_LST-1.Run{wildcards.run}.h5={output.h5:q}"
-        " --out datacheck_dl1_LST-1.Run{wildcards.run}.pdf={output.pdf:q} --"
+        " --out {params.names[h5]}={output.h5:q} --out {params.names[pdf]}={output.pdf:q} --"
         " {params.tools}/lstchain_check_dl1 --input-file '{{inputs}}/datacheck_dl1_LST-1.Run{wildcards.run}.*.h5'"
         " --output-dir {{staging}} --muons-dir {{inputs}} --batch"
 

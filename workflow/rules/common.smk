@@ -139,3 +139,14 @@ def staged(files):
 
 def run_level(method):
     return lambda wildcards: [str(getattr(PATHS, method)(r)) for r in plan().runs]
+
+
+def run_datacheck_names(wildcards):
+    """What lstchain_check_dl1 writes for a run: with several sub-runs it merges their datacheck
+    files (next to the inputs) into datacheck_dl1_LST-1.RunNNNNN.h5 plus a PDF in --output-dir;
+    with a single sub-run it keeps the sub-run's name and does not merge."""
+    rp = plan().run_plan(wildcards.run)
+    stem = f"datacheck_dl1_LST-1.Run{rp.run}"
+    if len(rp.subruns) == 1:
+        stem += f".{rp.subruns[0]:04d}"
+    return {"h5": f"_inputs/{stem}.h5", "pdf": f"{stem}.pdf"}
