@@ -13,6 +13,8 @@ include: "workflow/rules/calibration.smk"
 include: "workflow/rules/r0_to_dl1.smk"
 include: "workflow/rules/dl1_to_dl2.smk"
 include: "workflow/rules/close.smk"
+include: "workflow/rules/datacheck.smk"
+include: "workflow/rules/publish.smk"
 
 
 rule all:

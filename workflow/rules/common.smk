@@ -107,9 +107,9 @@ def calibration_inputs(wildcards):
 
 
 def night_targets(wildcards):
-    """Everything a closed night has: calibration, per-run products, night datacheck, report."""
+    """Everything a closed night has: calibration, per-run products, night datacheck, report, web page."""
     p = plan()
-    targets = [str(PATHS.night_finished)]
+    targets = [str(PATHS.night_finished), str(PUBLISH_STATUS)]  # publish_datacheck: after night_page
     for cali, drs4 in p.calibrations_tonight.items():
         targets += [str(PATHS.drs4_pedestal(drs4)), str(PATHS.charge_calibration(cali)),
                     str(PATHS.time_calibration(cali))]
