@@ -28,3 +28,37 @@ def validate_config(config: dict, schema_path: Path) -> None:
         why = err.message
     hint = (err.schema or {}).get("description") if isinstance(err.schema, dict) else None
     raise ConfigError(f"invalid configuration: {key}: {why}" + (f" ({hint})" if hint else ""))
+
+
+def check_static_inputs(config: dict, base: Path) -> None:
+    """Refuse to start, in one line, when a file every night needs is missing or unreadable.
+
+    Without this, a missing models directory or lstchain configuration surfaces as Snakemake's
+    multi-line MissingInputException (or not at all: the calibration configurations are not rule
+    inputs, so the calibration jobs would fail one by one).
+    """
+    import json  # noqa: PLC0415
+
+    def path(key):
+        p = Path(str(config[key])).expanduser()
+        return p if p.is_absolute() else Path(base) / p
+
+    tools = path("tools_bin")
+    if not tools.is_dir():
+        raise ConfigError(f"tools_bin: {tools} is not a directory (the lstchain tools' environment; "
+                          "create it with scripts/setup.sh)")
+    models = path("models_dir")
+    if not models.is_dir():
+        raise ConfigError(f"models_dir: {models} is not a directory (the trained random-forest models)")
+    for key in ("lstchain_config", "calibration_config", "time_calibration_config"):
+        p = path(key)
+        try:
+            text = p.read_text()
+        except FileNotFoundError:
+            raise ConfigError(f"{key}: {p} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{key}: cannot read {p}: {getattr(exc, 'strerror', None) or exc}") from None
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {p} is not valid JSON: {exc}") from None

@@ -52,6 +52,7 @@ from .errors import ConfigError, LstosaError
 from .night import night_paths, plan_night, resolve
 from .opsconfig import format_list, load_config, parse_overrides, project_dir
 from .report import atomic_write_text
+from .runner import disk_full_note
 from .status import POLICY_FILE, compact_list, night_status, read_failures, read_policy, subrun_failures
 
 EXIT_OK, EXIT_USAGE, EXIT_OPEN, EXIT_TIMEOUT, EXIT_ERROR = 0, 2, 3, 4, 5
@@ -215,6 +216,7 @@ class Night:
         self.rdir = self.paths.running_dir
         self.log_path = None
         self.log_fh = None
+        self.log_broken = False
         self.t0 = time.monotonic()
         self.deadline = None if not settings.timeout else self.t0 + float(settings.timeout)
         self.proc = None
@@ -224,9 +226,13 @@ class Night:
         line = f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M:%S')} lstosa-nightly: {text}"
         if self.s.echo:
             print(line, flush=True)
-        if self.log_fh:
-            self.log_fh.write(line + "\n")
-            self.log_fh.flush()
+        if self.log_fh and not self.log_broken:
+            try:
+                self.log_fh.write(line + "\n")
+                self.log_fh.flush()
+            except OSError as exc:  # e.g. the output disk is full: keep going, say it once
+                self.log_broken = True
+                print(f"lstosa-nightly: cannot write the log {self.log_path}: {exc.strerror}", flush=True)
 
     # ---- Snakemake
     def command(self, failed: list[str], targets=(), extra=()) -> list[str]:
@@ -341,13 +347,21 @@ class Night:
             self.say(f"night {self.paths.night} prod {prod}: log {self.log_path}")
             write_manifest(self.rdir, self.config, s.base, s.kind)
             self.process(result)
+        except OSError as exc:  # the work area cannot be written (disk full, read-only, permissions)
+            result.state, result.exit_code = "error", EXIT_ERROR
+            result.summary = f"night {self.paths.night} prod {prod}: ERROR: {exc}{disk_full_note(self.rdir)}"
+            self.say(result.summary)
+            notify(self.s, result, self.say)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             result.seconds = time.monotonic() - self.t0
             if self.log_fh:
                 self.say(f"finished: {result.state} (exit {result.exit_code}) in {result.seconds:.0f} s")
-                self.log_fh.close()
+                try:
+                    self.log_fh.close()
+                except OSError:
+                    pass
                 self.log_fh = None
             lock.release()
         return result
@@ -445,6 +459,9 @@ class Night:
         codes = {"closed": EXIT_OK, "open": EXIT_OPEN, "timeout": EXIT_TIMEOUT, "error": EXIT_ERROR}
         result.state, result.exit_code = state, codes[state]
         lines = [f"night {self.paths.night} prod {self.paths.prod_id}: {state.upper()}"]
+        full = disk_full_note(self.rdir)
+        if full:
+            lines.append(f"ERROR: output disk full{full}: free space, then run again (the night resumes)")
         try:
             st = night_status(self.s.config(self.persisted_failed()), self.s.base)
         except LstosaError as exc:

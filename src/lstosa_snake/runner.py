@@ -61,6 +61,35 @@ def _tail(log_path: Path, n: int = 40) -> str:
     return ""
 
 
+def disk_full_note(path: Path, limit: int = 1 << 20) -> str:
+    """' (no space left on ...)' when the filesystem of ``path`` is (nearly) full, else ''.
+
+    A tool that fails because the output disk is full often cannot say so: its log is on the same
+    disk. This turns the failure into a one-line reason the operator can act on.
+    """
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        free = shutil.disk_usage(p).free
+    except OSError:
+        return ""
+    return f" (no space left on the output disk: {free} bytes free at {p})" if free < limit else ""
+
+
+def clear_stale_staging(staging_root: Path, slug: str) -> None:
+    """Remove staging directories an earlier attempt of the same job left behind when it was killed
+    (SIGKILL, node failure): partial products must not pile up in the work area. Only one instance of
+    a job runs at a time (Snakemake's lock, the nightly's lock), so they are not in use."""
+    try:
+        entries = list(Path(staging_root).iterdir())
+    except OSError:
+        return
+    for d in entries:
+        if d.is_dir() and d.name.rsplit("--", 1)[0] == f"job-{slug}":
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def move_into_place(src: Path, dst: Path) -> None:
     """Atomic rename of a complete file into its final path (copy+rename across filesystems)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +137,18 @@ def run_atomic(
 
     Returns the wall time in seconds; raises :class:`RunnerError` with a one-line message.
     """
+    try:
+        return _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, allow_empty, env)
+    except OSError as exc:  # e.g. ENOSPC while making the staging dir or moving a product into place
+        raise RunnerError(f"{label}: {exc}{disk_full_note(staging_root)}") from None
+
+
+def _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, allow_empty, env) -> float:
     staging_root.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="job-", dir=staging_root))
+    slug = job_slug(label)
+    clear_stale_staging(staging_root, slug)
+    staging = Path(tempfile.mkdtemp(prefix=f"job-{slug}--", dir=staging_root))
     try:
         inputs_dir = staging / "_inputs"
         if stage_inputs:
@@ -136,13 +174,14 @@ def run_atomic(
         wall = time.monotonic() - t0
         if proc.returncode != 0:
             why = _tail(log_path)
-            raise RunnerError(f"{label} failed (exit {proc.returncode}): {why} [log: {log_path}]")
+            raise RunnerError(f"{label} failed (exit {proc.returncode}): {why}{disk_full_note(staging)}"
+                              f" [log: {log_path}]")
         for name, final in outputs.items():
             produced = staging / name
             if not produced.is_file():
-                raise RunnerError(f"{label}: the tool did not write {name} [log: {log_path}]")
+                raise RunnerError(f"{label}: the tool did not write {name}{disk_full_note(staging)} [log: {log_path}]")
             if produced.stat().st_size == 0 and name not in allow_empty:
-                raise RunnerError(f"{label}: the tool wrote an empty {name} [log: {log_path}]")
+                raise RunnerError(f"{label}: the tool wrote an empty {name}{disk_full_note(staging)} [log: {log_path}]")
         for name, final in outputs.items():
             move_into_place(staging / name, Path(final))
         return wall
@@ -174,8 +213,11 @@ def main(argv=None) -> int:
         wall = run_atomic(command, dict(args.out), args.log, args.staging_root, args.label, args.stage_input)
     except RunnerError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(f"{exc}\n")
+        try:  # on a full disk the marker may stay empty: its name still tells which job failed
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"{exc}\n")
+        except OSError as err:
+            print(f"ERROR: cannot write the failure marker {marker}: {err.strerror}", file=sys.stderr)
         return 1
     marker.unlink(missing_ok=True)
     print(f"{args.label}: done in {wall:.1f} s", file=sys.stderr)

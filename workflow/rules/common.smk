@@ -7,7 +7,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from lstosa_snake.config import validate_config
+from lstosa_snake.config import check_static_inputs, validate_config
 from lstosa_snake.errors import LstosaError
 from lstosa_snake.night import night_paths, plan_night, resolve
 from lstosa_snake.nightsummary import find_night_summary
@@ -28,6 +28,7 @@ if config.get("date") in (None, ""):
     fail("no night given: add --config date=YYYY-MM-DD (or YYYYMMDD)")
 try:
     validate_config(config, BASE / "workflow" / "schemas" / "config.schema.yaml")
+    check_static_inputs(config, BASE)
 except LstosaError as exc:
     fail(exc)
 
@@ -39,6 +40,8 @@ try:
     PLAN = plan_night(config, BASE, _summary) if _summary else None
     if PLAN is None and not any(PATHS.r0_dir.glob("LST-1.1.Run*.fits.fz")):
         fail(f"no night summary for {PATHS.night} and no raw files in {PATHS.r0_dir} to make one from")
+    if PLAN is not None and PLAN.runs and not PATHS.pointing_file.is_file():
+        fail(f"drive log {PATHS.pointing_file} does not exist (needed by r0_to_dl1 for the DATA runs)")
 except LstosaError as exc:
     fail(exc)
 

@@ -1,0 +1,320 @@
+"""Robustness: bad input, faults, and no data loss (docs/robustness.md lists every case).
+
+Fast tests use Snakemake's dry run or the FAKE lstchain tools (tests/fake_tools.py) on the toy night;
+the ones where the point is real data (a truncated and an empty R0 file, products that must open after
+a SIGKILL, raw data mounted read-only) run the REAL tools on a tiny generated night (markers tools, e2e).
+Every Snakemake runs through ``run_snakemake`` (own process group, timeout, hard kill); every
+lstosa-nightly through ``run_with_timeout`` or a Popen killed in ``finally``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
+from slurm_fixtures import clean_env, run_snakemake
+
+NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
+DATE = "20200127"
+SUMMARY = Path("monitoring/NightSummary/NightSummary_20200127.txt")
+RDIR = Path("running_analysis/20200127/v0.1")
+GOOD_LINE = "01872    1 DRS4  2020-01-27 21:00:00 nan nan nan nan nan nan\n"
+
+
+@pytest.fixture
+def toy(tmp_path):
+    data = tmp_path / "data"
+    make_toy_night(data)
+    tools = make_tools_bin(tmp_path / "tools")
+    work = tmp_path / "work"
+    work.mkdir()
+    return {"data": data, "tools": tools, "tmp": tmp_path, "work": work,
+            "config": [f"data_root={data}", *toy_config_args(tmp_path, tools)]}
+
+
+def dry_run(toy, *config, timeout=120):
+    args = ["--snakefile", PROJECT / "Snakefile", "--directory", toy["work"], "-n", "--cores", "1",
+            "--config", "date=2020-01-27", *toy["config"], *config]
+    return run_snakemake(args, cwd=toy["work"], timeout=timeout)
+
+
+def one_error_line(res) -> str:
+    assert res.returncode not in (0, None), str(res)
+    assert "Traceback" not in res.output, str(res)
+    errors = [line for line in res.output.splitlines() if "lstosa-snake: ERROR" in line]
+    assert len(errors) == 1, str(res)
+    return errors[0]
+
+
+def job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+# --------------------------------------------------------------------------- bad night summaries
+
+BAD_SUMMARIES = {
+    "empty": ("", None, "night summary is empty"),
+    "only_comments": ("# nothing tonight\n\n", None, "night summary is empty"),
+    "malformed": (GOOD_LINE + "01873 1 CALI 2020-01-27\n", 2, "expected 11 fields"),
+    "unknown_type": (GOOD_LINE + "01873 1 PEDESTAL 2020-01-27 21:02:00 nan nan nan nan nan nan\n", 2,
+                     "unknown run type 'PEDESTAL'"),
+    "duplicate_run": (GOOD_LINE + GOOD_LINE.replace("DRS4", "CALI"), 2, "duplicate run id 01872 (first on line 1)"),
+    "negative_subruns": (GOOD_LINE.replace("    1 DRS4", "   -3 DRS4"), 1, "between 1 and 10000, got -3"),
+    "non_numeric_subruns": (GOOD_LINE.replace("    1 DRS4", "   x3 DRS4"), 1, "must be a whole number, got 'x3'"),
+    "date_not_the_night": (GOOD_LINE.replace("2020-01-27", "2020-02-27"), 1,
+                           "starts on 2020-02-27, which is not in the night of 2020-01-27"),
+    "binary": (b"\x89HDF\r\n\x1a\n\xff\xfe", None, "not a text file"),
+    "ecsv_without_run_type": ("# %ECSV 1.0\n# ---\nrun_id,n_subruns\n1874,3\n", 3, "lacks columns ['run_type']"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SUMMARIES))
+def test_bad_night_summary_is_one_line_error(toy, case):
+    """snakemake -n --config night_summary=BAD: exit 1, one 'lstosa-snake: ERROR' line naming file and
+    line, no traceback."""
+    text, line, message = BAD_SUMMARIES[case]
+    bad = toy["tmp"] / f"bad {case}.txt"  # a space in the name, for good measure
+    bad.write_bytes(text if isinstance(text, bytes) else text.encode())
+    res = dry_run(toy, f"night_summary={bad}")
+    error = one_error_line(res)
+    where = f"{bad}:{line}:" if line else f"{bad}:"
+    assert f"lstosa-snake: ERROR: {where} " in error and message in error, error
+
+
+def test_bad_summary_in_the_standard_place_is_refused_too(toy):
+    (toy["data"] / SUMMARY).write_text(GOOD_LINE + GOOD_LINE)
+    error = one_error_line(dry_run(toy))
+    assert f"{toy['data'] / SUMMARY}:2: duplicate run id 01872" in error
+
+
+def test_summary_that_is_a_directory_or_missing(toy):
+    error = one_error_line(dry_run(toy, f"night_summary={toy['tmp']}"))
+    assert "cannot read night summary: Is a directory" in error
+    error = one_error_line(dry_run(toy, f"night_summary={toy['tmp'] / 'nope.txt'}"))
+    assert "night summary file does not exist" in error
+
+
+def test_crlf_summary_plans_like_lf(toy):
+    lf = dry_run(toy)
+    assert lf.returncode == 0, str(lf)
+    crlf = toy["tmp"] / "crlf.txt"
+    crlf.write_bytes((toy["data"] / SUMMARY).read_bytes().replace(b"\n", b"\r\n"))
+    res = dry_run(toy, f"night_summary={crlf}")
+    assert res.returncode == 0, str(res)
+    assert job_counts(res.output) == job_counts(lf.output)
+    assert job_counts(res.output)["r0_to_dl1"] == 12
+
+
+def test_data_runs_without_any_calibration_is_one_line_error(toy):
+    nocal = toy["tmp"] / "nocal.txt"
+    nocal.write_text("01874   10 DATA  2020-01-27 21:10:00 nan nan nan nan nan nan\n")
+    error = one_error_line(dry_run(toy, f"night_summary={nocal}"))
+    assert "no DRS4+CALI calibration pair and no earlier night within 4 nights" in error
+
+
+# --------------------------------------------------------------------------- missing files, bad values, path tricks
+
+
+def _missing(toy, key):
+    return f"{key}={toy['tmp'] / 'does-not-exist'}"
+
+
+@pytest.mark.parametrize("key, message", [
+    ("models_dir", "models_dir: {p} is not a directory"),
+    ("lstchain_config", "lstchain_config: {p} does not exist"),
+    ("calibration_config", "calibration_config: {p} does not exist"),
+    ("time_calibration_config", "time_calibration_config: {p} does not exist"),
+    ("tools_bin", "tools_bin: {p} is not a directory"),
+])
+def test_missing_models_config_or_tools_refused_at_start(toy, key, message):
+    """Before: a missing models_dir/lstchain_config was Snakemake's multi-line MissingInputException,
+    and a missing calibration config or tools_bin passed the dry run and failed job by job."""
+    error = one_error_line(dry_run(toy, _missing(toy, key)))
+    assert message.format(p=toy["tmp"] / "does-not-exist") in error
+
+
+def test_lstchain_config_not_json_refused(toy):
+    cfg = toy["tmp"] / "broken.json"
+    cfg.write_text('{"image_extractor": "LocalPeakWindowSum",\n')
+    error = one_error_line(dry_run(toy, f"lstchain_config={cfg}"))
+    assert f"lstchain_config: {cfg} is not valid JSON: " in error
+
+
+def test_missing_drive_log_refused_at_start(toy):
+    drive = toy["data"] / "monitoring" / "DrivePositioning" / f"DrivePosition_log_{DATE}.txt"
+    drive.unlink()
+    error = one_error_line(dry_run(toy))
+    assert f"drive log {drive} does not exist" in error
+
+
+@pytest.mark.parametrize("items, message", [
+    (["date=../../etc"], "date: '../../etc' does not have the expected form"),
+    (["date=/etc/passwd"], "date: '/etc/passwd' does not have the expected form"),
+    (["date=2020-01-27/../../x"], "does not have the expected form"),
+    (["date=20200127; rm -rf /"], "does not have the expected form"),
+    (["date=2020-02-30"], "is not a calendar date"),
+    (["prod_id=../escape"], "prod_id: '../escape' does not have the expected form"),
+    (["prod_id=/abs"], "prod_id: '/abs' does not have the expected form"),
+    (["calibration_version=a/../../b"], "calibration_version"),
+    (["close_min_success_fraction=1.5"], "close_min_success_fraction: 1.5 is greater than the maximum of 1"),
+    (["close_min_success_fraction=most"], "close_min_success_fraction: 'most' is not of type 'number'"),
+    (["calibration_lookback_nights=-1"], "calibration_lookback_nights: -1 is less than the minimum of 0"),
+    (["calibration_policy=sometimes"], "calibration_policy"),
+    (["max_events=0"], "max_events: 0 is less than the minimum of 1"),
+    (['exclude_subruns=["1874"]'], "exclude_subruns.0: '1874' does not have the expected form"),
+    (["colour=blue"], "unknown key(s) ('colour' was unexpected)"),
+])
+def test_bad_values_and_path_tricks_refused(toy, items, message):
+    date = [i for i in items if i.startswith("date=")]
+    args = ["--snakefile", PROJECT / "Snakefile", "--directory", toy["work"], "-n", "--cores", "1",
+            "--config", *(date or ["date=2020-01-27"]), *toy["config"], *(i for i in items if i not in date)]
+    res = run_snakemake(args, cwd=toy["work"], timeout=120)
+    error = one_error_line(res)
+    assert message in error, error
+    # nothing was created outside the output tree
+    assert not (toy["tmp"] / "escape").exists() and not Path("/etc/running_analysis").exists()
+
+
+def test_nightly_refuses_path_trick_date():
+    res = run_with_timeout([str(NIGHTLY), "--date", "../../etc"], 60)
+    assert res.returncode == 2, res.stdout
+    assert res.stdout.strip().splitlines() == ["lstosa-nightly: ERROR: night date must be YYYY-MM-DD or YYYYMMDD, "
+                                               "got '../../etc'"]
+
+
+# --------------------------------------------------------------------------- raw data not matching the summary
+
+
+def nightly(toy, *extra, timeout=240, output_root=None):
+    args = [str(NIGHTLY), "--date", "2020-01-27", "--data-root", str(toy["data"]), "--cores", "2"]
+    if output_root:
+        args += ["--output-root", str(output_root)]
+    for item in toy_config_args(toy["tmp"], toy["tools"]):
+        args += ["--config", item]
+    return run_with_timeout([*args, *extra], timeout, cwd="/")
+
+
+def test_missing_raw_subruns_left_out_and_reported(toy):
+    r0 = toy["data"] / "R0" / DATE
+    (r0 / "LST-1.3.Run01874.0004.fits.fz").unlink()  # one stream missing
+    for f in r0.glob("LST-1.*.Run01874.0007.fits.fz"):  # the whole sub-run missing
+        f.unlink()
+    res = nightly(toy)
+    assert res.returncode == 0, res.stdout
+    assert "CLOSED" in res.stdout
+    log = sorted((toy["data"] / RDIR / "log").glob("nightly_*.log"))[-1].read_text()
+    assert "run 01874: raw files missing for 2 sub-run(s) 4,7" in log and "they are left out" in log
+    report = json.loads((toy["data"] / RDIR / "night_report.json").read_text())
+    run = next(s for s in report["sequences"] if s["run"] == 1874)
+    assert run["missing_raw_subruns"] == [4, 7] and run["processed_subruns"] == 8 and run["failed_subruns"] == []
+    status = run_with_timeout([str(PROJECT / ".venv/bin/lstosa-status"), "--date", "2020-01-27",
+                               "--data-root", str(toy["data"]), "--json"], 60)
+    seq = next(s for s in json.loads(status.stdout)["sequences"] if s["run"] == 1874)
+    assert seq["missing_raw_subruns"] == [4, 7]
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def final_products(root: Path) -> list[Path]:
+    return [p for top in ("DL1", "DL2", "monitoring/PixelCalibration") if (root / top).is_dir()
+            for p in (root / top).rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("needs root to mount a tmpfs")
+    mnt = tmp_path / "small disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_output_disk_full_clear_error_no_partial_files_then_resumes(toy, small_disk):
+    """output_root on a 400 kB tmpfs: the night stops with a one-line 'no space' error (no traceback),
+    every final file is complete; with more space the next invocation closes the night."""
+    res = nightly(toy, output_root=small_disk)
+    assert res.returncode == 5, res.stdout
+    assert "Traceback" not in res.stdout
+    assert "No space left on device" in res.stdout and "bytes free" in res.stdout, res.stdout
+    products = final_products(small_disk)
+    assert products, "nothing was written before the disk filled up"
+    assert all(p.read_text() == "fake product\n" for p in products), [p for p in products if p.stat().st_size < 13]
+    assert not [p for p in small_disk.rglob("*") if p.name.endswith(".partial")]
+    assert not (small_disk / RDIR / "NightFinished.txt").exists()
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
+    again = nightly(toy, output_root=small_disk)
+    assert again.returncode == 0, again.stdout
+    assert "CLOSED" in again.stdout and "runs merged: 2 of 2" in again.stdout
+    assert all(p.read_text() == "fake product\n" for p in final_products(small_disk))
+    staging = small_disk / RDIR / "staging"
+    assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_second_snakemake_refuses_while_first_runs(toy):
+    """Two Snakemakes on the same night and working directory: the second stops at Snakemake's own
+    lock and leaves the first's products alone (lstosa-nightly's flock: tests/test_nightly.py)."""
+    (toy["tools"] / "SLEEP").write_text("lstchain_data_r0_to_dl1 1.0\n")
+    args = ["--snakefile", PROJECT / "Snakefile", "--directory", toy["work"], "--cores", "2",
+            "--config", "date=2020-01-27", *toy["config"]]
+    first = {}
+    thread = threading.Thread(target=lambda: first.update(res=run_snakemake(args, cwd=toy["work"], timeout=300,
+                                                                            log_name="first.log")))
+    thread.start()
+    try:
+        locks = toy["work"] / ".snakemake" / "locks"
+        end = time.monotonic() + 60
+        while not (locks.is_dir() and any(locks.iterdir())) and time.monotonic() < end:
+            time.sleep(0.2)
+        second = run_snakemake(args, cwd=toy["work"], timeout=120, log_name="second.log")
+    finally:
+        thread.join(timeout=400)
+    assert second.returncode == 1, str(second)
+    assert "LockException" in second.output or "cannot be locked" in second.output, str(second)
+    assert first["res"].returncode == 0, str(first["res"])
+    assert (toy["data"] / RDIR / "NightFinished.txt").is_file()
+
+
+def test_runner_clears_a_killed_attempts_staging_dir(tmp_path):
+    """A job killed with SIGKILL leaves its staging dir (with partial products); the next attempt of the
+    same job removes it, other jobs' dirs stay."""
+    from lstosa_snake.runner import job_slug, run_atomic
+
+    staging = tmp_path / "staging"
+    label = "r0_to_dl1 run 01874 sub-run 0001"
+    old = staging / f"job-{job_slug(label)}--abc123"
+    old.mkdir(parents=True)
+    (old / "dl1_LST-1.Run01874.0001.h5").write_text("half a file")
+    other = staging / f"job-{job_slug(label)}0--x"  # another job whose slug starts alike
+    other.mkdir()
+    run_atomic(["sh", "-c", "echo ok > out.txt"], {"out.txt": tmp_path / "final.txt"}, tmp_path / "log.txt",
+               staging, label)
+    assert not old.exists() and other.exists()
+    assert (tmp_path / "final.txt").read_text() == "ok\n"
+
+
+def test_runner_names_the_full_disk(tmp_path, small_disk):
+    from lstosa_snake.runner import RunnerError, run_atomic
+
+    subprocess.run(["sh", "-c", f"head -c 1000000 /dev/zero > '{small_disk / 'filler'}'"], capture_output=True)
+    with pytest.raises(RunnerError, match=r"no space left on the output disk: \d+ bytes free"):
+        run_atomic(["sh", "-c", "head -c 100000 /dev/zero > out.h5"], {"out.h5": small_disk / "final.h5"},
+                   tmp_path / "log.txt", small_disk / "staging", "some job")
+    assert not (small_disk / "final.h5").exists()
