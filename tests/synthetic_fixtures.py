@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from lstosa_snake.runner import tool_environment
+
 REPO = Path(__file__).resolve().parents[1]
 LST_BIN = Path(os.environ.get("LSTOSA_LST_BIN", REPO / ".venv-lst" / "bin"))
 LST_PYTHON = LST_BIN / "python"
@@ -33,7 +35,7 @@ def run_tool(args, log: Path | None = None, check=True, timeout=900, cwd=None):
     """Run a command of the tools' environment; stdout+stderr go to ``log`` (returned)."""
     proc = subprocess.run(
         [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=timeout, cwd=cwd, env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=timeout, cwd=cwd, env=tool_environment(),  # as the workflow runs them: astropy offline
     )
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -90,45 +92,30 @@ def synthetic_night(tmp_path_factory) -> Night:
 
 
 @pytest.fixture(scope="session")
-def calibrated_night(synthetic_night: Night) -> Night:
-    """The real chain on the small night: run summary, DRS4 pedestal, time calibration,
-    charge calibration, r0_to_dl1 of every DATA sub-run."""
-    n = synthetic_night
-    out = n.root / "chain"
-    logs = out / "logs"
+def calibrated_night(local_night) -> Night:
+    """The real calibration + r0_to_dl1 chain on a small synthetic night: the products of the
+    end-to-end workflow run (``local_night`` in e2e_fixtures.py), so the chain runs once per test
+    session; plus lstchain's run summary made from the raw files, for the classification test."""
+    n = Night(local_night.data_root)
     plan = n.plan
     drs4 = next(r for r in plan["runs"] if r["run_type"] == "DRS4")["run"]
     cali = next(r for r in plan["runs"] if r["run_type"] == "CALI")["run"]
+    cat_a = n.root / "monitoring" / "PixelCalibration" / "Cat-A"
+    version = "v0.12.3"
+    out = n.root / "chain"
     p = {
         "run_summary": out / "RunSummary" / f"RunSummary_{n.yyyymmdd}.ecsv",
-        "drs4": out / "calib" / f"drs4_pedestal.Run{drs4:05d}.0000.h5",
-        "time_calibration": out / "calib" / f"time_calibration.Run{cali:05d}.0000.h5",
-        "calibration": out / "calib" / f"calibration_filters_52.Run{cali:05d}.0000.h5",
-        "dl1_dir": out / "DL1",
-        "logs": logs,
+        "drs4": cat_a / "drs4_baseline" / n.yyyymmdd / version / f"drs4_pedestal.Run{drs4:05d}.0000.h5",
+        "time_calibration": cat_a / "drs4_time_sampling_from_FF" / n.yyyymmdd / version
+        / f"time_calibration.Run{cali:05d}.0000.h5",
+        "calibration": cat_a / "calibration" / n.yyyymmdd / version / f"calibration_filters_52.Run{cali:05d}.0000.h5",
+        "dl1_dir": n.root / "DL1" / n.yyyymmdd / "v0.1",
+        "time_calibration_log": n.root / "running_analysis" / n.yyyymmdd / "calibration" / version / "log"
+        / f"time_calibration.Run{cali:05d}.log",
+        "logs": out / "logs",
     }
-    for d in (p["run_summary"].parent, p["drs4"].parent, p["dl1_dir"]):
-        d.mkdir(parents=True, exist_ok=True)
+    p["run_summary"].parent.mkdir(parents=True, exist_ok=True)
     run_tool([lst_tool("lstosa-create-run-summary"), "-d", n.yyyymmdd, "--r0-path", n.root / "R0",
-              "-o", p["run_summary"].parent], log=logs / "run_summary.log")
-    run_tool([lst_tool("lstchain_create_drs4_pedestal_file"), "--input", n.r0 / f"LST-1.1.Run{drs4:05d}.0000.fits.fz",
-              "--output", p["drs4"], "--overwrite", "--no-progress"], log=logs / "drs4.log")
-    cali_r0 = n.r0 / f"LST-1.1.Run{cali:05d}.0000.fits.fz"
-    run_tool([lst_tool("lstosa-create-time-calibration"), "--input-file", cali_r0, "--output-file", p["time_calibration"],
-              "--pedestal-file", p["drs4"], "--run-summary-path", p["run_summary"],
-              "--config", CONFIG_DIR / "time_calibration.json", "--no-progress"], log=logs / "time_calibration.log")
-    run_tool([lst_tool("lstchain_create_calibration_file"), "--input_file", cali_r0, "--output_file", p["calibration"],
-              "--pedestal_file", p["drs4"], "--time_calibration_file", p["time_calibration"],
-              "--run_summary_file", p["run_summary"], "--config", CONFIG_DIR / "calibration.json"],
-             log=logs / "charge_calibration.log")
-    drive_log = n.root / "monitoring" / "DrivePositioning" / f"DrivePosition_log_{n.yyyymmdd}.txt"
-    for run in n.runs("DATA"):
-        for subrun in range(run["n_subruns"]):
-            tag = f"{run['run']:05d}.{subrun:04d}"
-            run_tool([lst_tool("lstchain_data_r0_to_dl1"), "-f", n.r0 / f"LST-1.1.Run{tag}.fits.fz", "-o", p["dl1_dir"],
-                      "-p", p["drs4"], "--calibration-file", p["calibration"],
-                      "--time-calibration-file", p["time_calibration"], "--pointing-file", drive_log,
-                      "-r", p["run_summary"], "-c", CONFIG_DIR / "lstchain_config.json"],
-                     log=logs / f"r0_to_dl1.{tag}.log")
+              "-o", p["run_summary"].parent], log=p["logs"] / "run_summary.log")
     n.paths = p
     return n

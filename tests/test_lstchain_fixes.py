@@ -97,7 +97,7 @@ def test_time_calibration_original_fails_fixed_works(calibrated_night, tmp_path)
     assert original.returncode != 0
     assert "TypingError" in original.stdout
     # the fixed tool ran in the calibrated_night fixture on the whole run
-    log = (n.paths["logs"] / "time_calibration.log").read_text()
+    log = n.paths["time_calibration_log"].read_text()
     assert "lstosa-snake work-around: patching lstchain_data_create_time_calibration_file" in log
     assert n.paths["time_calibration"].stat().st_size > 10_000
     summary = lst_python(f"""

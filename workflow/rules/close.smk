@@ -159,7 +159,7 @@ rule close_night:
         log_path("close_night.log"),
     params:
         tools=LST,
-        config_args=lambda wc: shlex_quote(json.dumps({k: v for k, v in config.items()})),
+        config_args=plan_config_json,
         base=str(BASE),
     resources:
         mem_mb=500,

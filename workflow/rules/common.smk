@@ -77,6 +77,19 @@ def plan():
     return PLAN
 
 
+# The keys that decide a night's plan (plan_night): handed to the Python steps that rebuild the
+# plan. Only these, so that unrelated settings (e.g. the publishing URL) do not re-close a night.
+PLAN_KEYS = (
+    "date", "data_root", "output_root", "night_summary", "prod_id", "calibration_version",
+    "calibration_policy", "calibration_lookback_nights", "exclude_runs", "exclude_subruns",
+    "failed_subruns",
+)
+
+
+def plan_config_json(wildcards=None):
+    return shlex_quote(json.dumps({k: config.get(k) for k in PLAN_KEYS}, sort_keys=True))
+
+
 def run_summary_file(wildcards=None):
     """The RunSummary ECSV handed to the tools: the night's own, or one made from the seed text."""
     p = plan()
