@@ -39,6 +39,7 @@ from .webpage import night_dirname, render_index, render_night_page
 NIGHT_JSON = "night.json"
 #: status of the last publication of the night, next to the night's logs (see publish.smk)
 PUBLISH_STATUS = "publish_datacheck.json"
+PUBLISH_PROBLEM = "publishing the datacheck"
 
 
 def run_plots_dir(plots_dir: Path, run) -> Path:
@@ -108,7 +109,7 @@ def publish_problem(status: dict | None) -> str | None:
     """One line for the night's problems when the last publication failed, else None."""
     if not status or status.get("state") != "failed":
         return None
-    return f"publishing the datacheck to {status.get('url', '?')} failed ({status.get('time', '?')}): {status.get('error', '?')}"
+    return f"{PUBLISH_PROBLEM} to {status.get('url', '?')} failed ({status.get('time', '?')}): {status.get('error', '?')}"
 
 
 def build_night_dir(config: dict, base: Path, web_root: Path, plot_manifests: list[Path], pdfs: list[Path],
@@ -195,6 +196,21 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _set_publish_problem(night_dir: Path, problem: str | None) -> None:
+    """Replace the publication problem of the local night page (None: remove it); re-render if changed."""
+    night_json = night_dir / NIGHT_JSON
+    try:
+        night = json.loads(night_json.read_text())
+    except (OSError, ValueError):
+        return
+    before = list(night.get("problems") or [])
+    after = [p for p in before if not p.startswith(PUBLISH_PROBLEM)] + ([problem] if problem else [])
+    if after != before:
+        night["problems"] = after
+        _write_json(night_json, night)
+        render_night_page(night, night_dir)
+
+
 def publish_night(web_root: Path, date: str, url: str | None, status_file: Path, **publish_kw) -> dict:
     """Upload the night's directory to ``<url>/<YYYYMMDD>/`` and the index to ``<url>/index.html``.
 
@@ -212,6 +228,7 @@ def publish_night(web_root: Path, date: str, url: str | None, status_file: Path,
     night_dir = web_root / night_dirname(date)
     status = {"date": date, "url": None, "time": _now(), "state": "skipped", "sent": 0, "unchanged": 0,
               "failed": 0, "error": None}
+    _set_publish_problem(night_dir, None)  # an earlier failure is not shown while retrying
     if not url:
         status["error"] = "no datacheck_url configured: publishing skipped"
         log.info(status["error"])
@@ -243,15 +260,7 @@ def publish_night(web_root: Path, date: str, url: str | None, status_file: Path,
     problem = publish_problem(status)
     if problem:
         log.error(problem)
-        night_json = night_dir / NIGHT_JSON
-        try:
-            night = json.loads(night_json.read_text())
-            night["problems"] = [p for p in night.get("problems", []) if not p.startswith("publishing the datacheck")]
-            night["problems"].append(problem)
-            _write_json(night_json, night)
-            render_night_page(night, night_dir)
-        except (OSError, ValueError) as exc:
-            log.warning("cannot add the failure to the night page %s: %s", night_json, exc)
+        _set_publish_problem(night_dir, problem)
     else:
         log.info("publishing %s: %s (sent %d, unchanged %d)", date, status["state"], status["sent"], status["unchanged"])
     return status
