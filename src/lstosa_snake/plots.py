@@ -218,10 +218,14 @@ def plot_event_rate(dl1: dict, run: int, path: Path) -> dict:
     width = np.diff(edges)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     rates = {}
-    for et in sorted(set(types[ok].tolist())):
+    styles = ("-", "--", ":", "-.")
+    present, n_of = np.unique(types[ok], return_counts=True)
+    for i, et in enumerate(present[np.argsort(-n_of, kind="stable")].tolist()):  # most frequent: solid
         sel = types[ok] == et
         counts, _ = np.histogram(rel[sel], edges)
-        ax.step(edges[:-1], counts / width, where="post", label=_event_type_label(et))
+        # the last edge repeated so that the last bin is drawn; line styles tell equal rates apart
+        ax.step(edges, np.append(counts / width, counts[-1] / width[-1]), where="post",
+                linestyle=styles[i % len(styles)], label=_event_type_label(et))
         rates[int(et)] = float(sel.sum() / duration) if duration > 0 else float("nan")
     ax.set_xlabel(f"time since first event (s), {duration:.1f} s in total")
     ax.set_ylabel("rate (events/s)")
