@@ -57,9 +57,13 @@ def toy_summary(night: dt.date = NIGHT, runs: dict[int, int] = TOY_RUNS) -> Nigh
     return NightSummary(night, tuple(out))
 
 
+#: a raw stand-in: one FITS block (the runner refuses empty or truncated raw files)
+RAW_STANDIN = b"SIMPLE  =                    T".ljust(2880, b" ")
+
+
 def make_toy_night(data_root: Path, night: dt.date = NIGHT, runs: dict[int, int] = TOY_RUNS,
                    with_summary: bool = True) -> NightSummary:
-    """Raw stand-in files (empty), the drive log and (optionally) the night summary."""
+    """Raw stand-in files (one FITS block each), the drive log and (optionally) the night summary."""
     summary = toy_summary(night, runs)
     d = night.strftime("%Y%m%d")
     r0 = data_root / "R0" / d
@@ -67,7 +71,7 @@ def make_toy_night(data_root: Path, night: dt.date = NIGHT, runs: dict[int, int]
     for run in summary.runs:
         for s in range(run.n_subruns):
             for stream in (1, 2, 3, 4):
-                (r0 / f"LST-1.{stream}.Run{run.run_id:05d}.{s:04d}.fits.fz").touch()
+                (r0 / f"LST-1.{stream}.Run{run.run_id:05d}.{s:04d}.fits.fz").write_bytes(RAW_STANDIN)
     drive = data_root / "monitoring" / "DrivePositioning" / f"DrivePosition_log_{d}.txt"
     drive.parent.mkdir(parents=True, exist_ok=True)
     drive.write_text("fake drive log\n")

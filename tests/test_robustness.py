@@ -220,7 +220,9 @@ def test_missing_raw_subruns_left_out_and_reported(toy):
     assert run["missing_raw_subruns"] == [4, 7] and run["processed_subruns"] == 8 and run["failed_subruns"] == []
     status = run_with_timeout([str(PROJECT / ".venv/bin/lstosa-status"), "--date", "2020-01-27",
                                "--data-root", str(toy["data"]), "--json"], 60)
-    seq = next(s for s in json.loads(status.stdout)["sequences"] if s["run"] == 1874)
+    assert status.returncode == 0, status.stdout
+    text = status.stdout[status.stdout.index("{"):]  # after the plan's warning about the missing files
+    seq = next(s for s in json.loads(text)["sequences"] if s["run"] == 1874)
     assert seq["missing_raw_subruns"] == [4, 7]
 
 
@@ -230,6 +232,26 @@ def test_missing_raw_subruns_left_out_and_reported(toy):
 def final_products(root: Path) -> list[Path]:
     return [p for top in ("DL1", "DL2", "monitoring/PixelCalibration") if (root / top).is_dir()
             for p in (root / top).rglob("*") if p.is_file()]
+
+
+def incomplete(products: list[Path]) -> list[tuple[str, bytes]]:
+    """Products that are not whole: fake-tool products must read 'fake product', our own
+    datacheck plot files (plots/) must be non-empty and their JSON must parse."""
+    bad = []
+    for p in products:
+        data = p.read_bytes()
+        if "plots" in p.parts:
+            ok = bool(data)
+            if ok and p.suffix == ".json":
+                try:
+                    json.loads(data)
+                except ValueError:
+                    ok = False
+        else:
+            ok = data == b"fake product\n"
+        if not ok:
+            bad.append((str(p), data[:40]))
+    return bad
 
 
 @pytest.fixture
@@ -256,14 +278,14 @@ def test_output_disk_full_clear_error_no_partial_files_then_resumes(toy, small_d
     assert "No space left on device" in res.stdout and "bytes free" in res.stdout, res.stdout
     products = final_products(small_disk)
     assert products, "nothing was written before the disk filled up"
-    assert all(p.read_text() == "fake product\n" for p in products), [p for p in products if p.stat().st_size < 13]
+    assert not incomplete(products)
     assert not [p for p in small_disk.rglob("*") if p.name.endswith(".partial")]
     assert not (small_disk / RDIR / "NightFinished.txt").exists()
     subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
     again = nightly(toy, output_root=small_disk)
     assert again.returncode == 0, again.stdout
     assert "CLOSED" in again.stdout and "runs merged: 2 of 2" in again.stdout
-    assert all(p.read_text() == "fake product\n" for p in final_products(small_disk))
+    assert not incomplete(final_products(small_disk))
     staging = small_disk / RDIR / "staging"
     assert not staging.exists() or not any(staging.iterdir())
 
@@ -271,7 +293,8 @@ def test_output_disk_full_clear_error_no_partial_files_then_resumes(toy, small_d
 def test_second_snakemake_refuses_while_first_runs(toy):
     """Two Snakemakes on the same night and working directory: the second stops at Snakemake's own
     lock and leaves the first's products alone (lstosa-nightly's flock: tests/test_nightly.py)."""
-    (toy["tools"] / "SLEEP").write_text("lstchain_data_r0_to_dl1 1.0\n")
+    sleep = toy["tools"] / "SLEEP"
+    sleep.write_text("lstchain_data_r0_to_dl1 20\n")
     args = ["--snakefile", PROJECT / "Snakefile", "--directory", toy["work"], "--cores", "2",
             "--config", "date=2020-01-27", *toy["config"]]
     first = {}
@@ -281,10 +304,13 @@ def test_second_snakemake_refuses_while_first_runs(toy):
     try:
         locks = toy["work"] / ".snakemake" / "locks"
         end = time.monotonic() + 60
-        while not (locks.is_dir() and any(locks.iterdir())) and time.monotonic() < end:
+        calls = toy["tools"] / "CALLS"
+        while time.monotonic() < end and not (locks.is_dir() and any(locks.iterdir()) and calls.is_file()
+                                              and "lstchain_data_r0_to_dl1" in calls.read_text()):
             time.sleep(0.2)
         second = run_snakemake(args, cwd=toy["work"], timeout=120, log_name="second.log")
     finally:
+        sleep.unlink()  # the first's remaining jobs run fast
         thread.join(timeout=400)
     assert second.returncode == 1, str(second)
     assert "LockException" in second.output or "cannot be locked" in second.output, str(second)
@@ -318,3 +344,152 @@ def test_runner_names_the_full_disk(tmp_path, small_disk):
         run_atomic(["sh", "-c", "head -c 100000 /dev/zero > out.h5"], {"out.h5": small_disk / "final.h5"},
                    tmp_path / "log.txt", small_disk / "staging", "some job")
     assert not (small_disk / "final.h5").exists()
+
+
+# --------------------------------------------------------------------------- real tools: corrupted raw data,
+# SIGKILL mid-night, raw data mounted read-only
+
+REAL_NIGHT = dict(data_runs=1, subruns=4, events_per_subrun=60, drs4_events=500, cali_events=600, first_run=2001)
+TRUNCATED, EMPTY = (2003, 2), (2003, 3)  # stream 1 of 02003.0002 cut to 500000 bytes; stream 2 of 02003.0003 empty
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _killpg(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _probe(paths) -> list[dict]:
+    from synthetic_fixtures import LST_PYTHON
+
+    out = subprocess.run([str(LST_PYTHON), str(PROJECT / "tests" / "h5_probe.py"), *map(str, paths)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _raw_state(r0: Path) -> dict:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(r0.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def faulty_night(tmp_path_factory, models_dir):
+    """The tiny night with one truncated and one empty raw file, R0 bind-mounted read-only; lstosa-nightly
+    SIGKILLed (Snakemake's whole process group: jobs die mid-write) while r0_to_dl1 writes, then run again."""
+    from synthetic_fixtures import LST_BIN, make_night
+
+    if not (LST_BIN / "lstchain_data_r0_to_dl1").exists():
+        pytest.skip("tools environment missing (run scripts/setup.sh)")
+    if os.geteuid() != 0:
+        pytest.skip("needs root for the read-only bind mount of R0")
+    root = tmp_path_factory.mktemp("faulty")
+    data = make_night(root / "data", **REAL_NIGHT)
+    r0 = data / "R0" / DATE
+    truncated = r0 / f"LST-1.1.Run{TRUNCATED[0]:05d}.{TRUNCATED[1]:04d}.fits.fz"
+    os.truncate(truncated, 500_000)
+    (r0 / f"LST-1.2.Run{EMPTY[0]:05d}.{EMPTY[1]:04d}.fits.fz").write_bytes(b"")
+    before = _raw_state(r0)
+    mount = subprocess.run(["mount", "--bind", "-o", "ro", str(data / "R0"), str(data / "R0")],
+                           capture_output=True, text=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot bind-mount R0 read-only: {mount.stderr.strip()}")
+    try:
+        probe_write = subprocess.run(["touch", str(r0 / "probe")], capture_output=True, text=True)
+        assert probe_write.returncode != 0 and "Read-only file system" in probe_write.stderr
+        cmd = [str(NIGHTLY), "--date", "2020-01-27", "--data-root", str(data), "--cores", "2",
+               "--config", f"models_dir={models_dir}", "--config", "close_min_success_fraction=0.5"]
+        rdir = data / RDIR
+        first = subprocess.Popen(cmd, cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 start_new_session=True)
+        smk = []
+        try:
+            end = time.monotonic() + 1200
+            staged = []
+            while time.monotonic() < end and first.poll() is None:
+                staged = list((rdir / "staging").glob("job-r0_to_dl1*/dl1_LST-1.Run*.h5"))
+                if staged:
+                    break
+                time.sleep(0.5)
+            assert staged, "r0_to_dl1 never started writing"
+            time.sleep(2)  # well into writing the DL1 file
+            smk = [c for c in _children(first.pid) if "snakemake" in Path(f"/proc/{c}/cmdline").read_text()]
+            assert smk, "no Snakemake child found"
+            _killpg(smk[0])  # Snakemake and all its jobs, as a crash of the node would
+            first_out, _ = first.communicate(timeout=120)
+        finally:
+            for pid in (*smk, first.pid):
+                _killpg(pid)
+            first.wait()
+        after_kill = sorted(p for p in final_products(data) if p.suffix in (".h5", ".fits"))
+        second = run_with_timeout(cmd, 1800, cwd="/")
+        yield {"data": data, "r0": r0, "before": before, "after": _raw_state(r0), "first_rc": first.returncode,
+               "first_out": first_out, "after_kill": after_kill, "second": second, "rdir": rdir}
+    finally:
+        subprocess.run(["umount", str(data / "R0")], capture_output=True)
+
+
+
+
+@pytest.mark.tools
+@pytest.mark.e2e
+def test_killed_night_leaves_only_valid_products(faulty_night):
+    n = faulty_night
+    assert n["first_rc"] == 5, n["first_out"]
+    if n["after_kill"]:
+        described = _probe(n["after_kill"])  # every final file present after the SIGKILL opens
+        assert len(described) == len(n["after_kill"])
+
+
+@pytest.mark.tools
+@pytest.mark.e2e
+def test_corrupted_raw_subruns_fail_named_and_night_closes(faulty_night):
+    n = faulty_night
+    out = n["second"].stdout
+    assert n["second"].returncode == 0, out
+    assert "CLOSED" in out and "runs merged: 1 of 1 (02003)" in out
+    assert "run 02003: 2 of 4 sub-runs failed (2-3)" in out
+    assert "closed without failed sub-runs: 02003.0002, 02003.0003" in out
+    assert re.search(r"r0_to_dl1 failed for run 02003 sub-run 0002: .*LST-1\.1\.Run02003\.0002\.fits\.fz is truncated"
+                     r" or corrupted \(500000 bytes", out), out
+    assert re.search(r"r0_to_dl1 failed for run 02003 sub-run 0003: .*LST-1\.2\.Run02003\.0003\.fits\.fz is empty",
+                     out), out
+    report = json.loads((n["rdir"] / "night_report.json").read_text())
+    run = next(s for s in report["sequences"] if s["run"] == 2003)
+    assert run["failed_subruns"] == [2, 3] and run["processed_subruns"] == 2
+
+
+@pytest.mark.tools
+@pytest.mark.e2e
+def test_every_product_opens_after_kill_and_rerun(faulty_night):
+    n = faulty_night
+    products = sorted(p for p in final_products(n["data"]) if p.suffix in (".h5", ".fits"))
+    names = {p.name for p in products}
+    for name in ("dl1_LST-1.Run02003.0000.h5", "dl1_LST-1.Run02003.0001.h5", "dl1_LST-1.Run02003.h5",
+                 "dl2_LST-1.Run02003.h5", "muons_LST-1.Run02003.fits", "datacheck_dl1_LST-1.Run02003.h5"):
+        assert name in names
+    assert not any(".Run02003.0002." in x or ".Run02003.0003." in x for x in names)
+    described = {Path(d["path"]).name: d for d in _probe(products)}
+    assert described["dl1_LST-1.Run02003.h5"]["rows"] == 2 * REAL_NIGHT["events_per_subrun"]
+    assert described["dl1_LST-1.Run02003.0001.h5"]["rows"] == REAL_NIGHT["events_per_subrun"]
+    assert not [p for p in n["data"].rglob("*") if p.name.endswith(".partial")]
+    staging = n["rdir"] / "staging"
+    assert not staging.exists() or not any(staging.iterdir())  # the killed jobs' staging dirs are gone
+
+
+@pytest.mark.tools
+@pytest.mark.e2e
+def test_read_only_raw_data_unchanged(faulty_night):
+    n = faulty_night
+    assert n["after"] == n["before"]  # listing, sizes and mtimes of every raw file

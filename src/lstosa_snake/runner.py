@@ -23,6 +23,7 @@ import errno
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,26 @@ def clear_stale_staging(staging_root: Path, slug: str) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
+FITS_BLOCK = 2880  # every FITS file (R0 .fits.fz streams included) is a whole number of 2880-byte blocks
+
+
+def check_fits_input(path: Path) -> str | None:
+    """Why a raw FITS input cannot be complete (missing, empty, truncated), or None.
+
+    The tools do not always say: lstchain's r0_to_dl1 silently skips an empty stream file (its
+    events are lost) and crashes with a segfault on a truncated one.
+    """
+    try:
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        return f"raw file {path} cannot be read: {exc.strerror}"
+    if size == 0:
+        return f"raw file {path} is empty (0 bytes)"
+    if size % FITS_BLOCK:
+        return f"raw file {path} is truncated or corrupted ({size} bytes is not a whole number of 2880-byte FITS blocks)"
+    return None
+
+
 def move_into_place(src: Path, dst: Path) -> None:
     """Atomic rename of a complete file into its final path (copy+rename across filesystems)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -132,11 +153,16 @@ def run_atomic(
     stage_inputs: list[Path] = (),
     allow_empty: tuple[str, ...] = (),
     env: dict | None = None,
+    check_fits: list[Path] = (),
 ) -> float:
     """Run ``command`` in a fresh staging dir; move ``outputs`` (name in staging -> final path).
 
     Returns the wall time in seconds; raises :class:`RunnerError` with a one-line message.
     """
+    for path in check_fits:
+        why = check_fits_input(path)
+        if why:
+            raise RunnerError(f"{label}: {why}; not run")
     try:
         return _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, allow_empty, env)
     except OSError as exc:  # e.g. ENOSPC while making the staging dir or moving a product into place
@@ -174,7 +200,9 @@ def _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, a
         wall = time.monotonic() - t0
         if proc.returncode != 0:
             why = _tail(log_path)
-            raise RunnerError(f"{label} failed (exit {proc.returncode}): {why}{disk_full_note(staging)}"
+            code = proc.returncode
+            status = f"exit {code}" if code > 0 else f"killed by {_signal_name(-code)}"
+            raise RunnerError(f"{label} failed ({status}): {why}{disk_full_note(staging)}"
                               f" [log: {log_path}]")
         for name, final in outputs.items():
             produced = staging / name
@@ -187,6 +215,13 @@ def _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, a
         return wall
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _parse_out(spec: str) -> tuple[str, Path]:
@@ -203,6 +238,8 @@ def main(argv=None) -> int:
     parser.add_argument("--staging-root", required=True, type=Path)
     parser.add_argument("--out", action="append", type=_parse_out, default=[], metavar="NAME=FINAL")
     parser.add_argument("--stage-input", action="append", type=Path, default=[])
+    parser.add_argument("--check-fits", action="append", type=Path, default=[], metavar="FILE",
+                        help="raw FITS input that must be complete (non-empty, whole FITS blocks); else fail")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -210,7 +247,8 @@ def main(argv=None) -> int:
         parser.error("no command given after --")
     marker = failure_marker(args.staging_root, args.label)
     try:
-        wall = run_atomic(command, dict(args.out), args.log, args.staging_root, args.label, args.stage_input)
+        wall = run_atomic(command, dict(args.out), args.log, args.staging_root, args.label, args.stage_input,
+                          check_fits=args.check_fits)
     except RunnerError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         try:  # on a full disk the marker may stay empty: its name still tells which job failed

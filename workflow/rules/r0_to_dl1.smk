@@ -29,6 +29,7 @@ rule r0_to_dl1:
         "../../envs/lstchain.yaml"
     shell:
         "{params.runner} --label 'r0_to_dl1 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
+        " --check-fits {input.r0[0]:q} --check-fits {input.r0[1]:q} --check-fits {input.r0[2]:q} --check-fits {input.r0[3]:q}"
         " --out dl1_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output.dl1:q}"
         " --out muons_LST-1.Run{wildcards.run}.{wildcards.subrun}.fits={output.muons:q}"
         " --out interleaved/interleaved_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output.interleaved:q} --"
