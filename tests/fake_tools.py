@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from shlex import quote
 
 from lstosa_snake.nightsummary import NightSummary, Run, TimeReference, write_night_summary_text
 
@@ -34,7 +35,8 @@ def make_tools_bin(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for tool in TOOLS:
         path = directory / tool
-        path.write_text(f'#!/bin/sh\nFAKE_TOOLS_DIR={directory} exec {sys.executable} {FAKE} {tool} "$@"\n')
+        path.write_text(f'#!/bin/sh\nFAKE_TOOLS_DIR={quote(str(directory))} exec {quote(sys.executable)} {quote(str(FAKE))}'
+                        f' {tool} "$@"\n')
         path.chmod(0o755)
     # close_night runs "{tools_bin}/python -m lstosa_snake.report": our package, without PyTables
     # (the report's event counts need real HDF5 products; here they are left out, as documented)
@@ -42,7 +44,7 @@ def make_tools_bin(directory: Path) -> Path:
     stub.mkdir(exist_ok=True)
     (stub / "tables.py").write_text('raise ImportError("no PyTables with the fake tools")\n')
     py = directory / "python"
-    py.write_text(f'#!/bin/sh\nPYTHONPATH={stub} exec {sys.executable} "$@"\n')
+    py.write_text(f'#!/bin/sh\nPYTHONPATH={quote(str(stub))} exec {quote(sys.executable)} "$@"\n')
     py.chmod(0o755)
     return directory
 

@@ -493,3 +493,54 @@ def test_every_product_opens_after_kill_and_rerun(faulty_night):
 def test_read_only_raw_data_unchanged(faulty_night):
     n = faulty_night
     assert n["after"] == n["before"]  # listing, sizes and mtimes of every raw file
+
+
+# --------------------------------------------------------------------------- paths with spaces and metacharacters
+
+ODD = """ta $HOME;echo 'q' "x" $(touch pwned)"""
+
+
+def test_paths_with_spaces_and_shell_metacharacters_via_configfile(tmp_path):
+    """data_root, output_root, tools_bin and models_dir with spaces, $, ;, quotes and $(...): every tool
+    gets the exact path (the products land there) and no shell ever interprets them."""
+    import yaml
+
+    data, out = tmp_path / f"da {ODD}", tmp_path / f"""out put $PATH;"'x"""
+    make_toy_night(data, runs={1874: 2})
+    tools = make_tools_bin(tmp_path / "to ols $(touch pwned)")
+    models = tmp_path / "mo dels;touch pwned"
+    models.mkdir()
+    cfg = tmp_path / "odd.yaml"
+    cfg.write_text(yaml.safe_dump({"data_root": str(data), "output_root": str(out), "tools_bin": str(tools),
+                                   "models_dir": str(models)}))
+    work = tmp_path / "work"
+    work.mkdir()
+    res = run_snakemake(["--snakefile", PROJECT / "Snakefile", "--directory", work, "--cores", "2",
+                         "--configfile", cfg, "--config", "date=2020-01-27"], cwd=work, timeout=300)
+    assert res.returncode == 0, str(res)
+    assert (out / RDIR / "NightFinished.txt").is_file()
+    assert (out / "DL1" / DATE / "v0.1" / "dl1_LST-1.Run01874.h5").read_text() == "fake product\n"
+    assert (out / "DL2" / DATE / "v0.1" / "dl2_LST-1.Run01874.h5").read_text() == "fake product\n"
+    assert not incomplete(final_products(out))
+    assert not list(tmp_path.rglob("pwned")) and not Path("/pwned").exists() and not (PROJECT / "pwned").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [data.name, out.name, tools.name, models.name, "odd.yaml", "work"])
+    assert not list(data.glob("DL1")) and sorted(p.name for p in (data / "R0" / DATE).iterdir()) == sorted(
+        f"LST-1.{s}.Run{r:05d}.{n:04d}.fits.fz" for r, k in ((1872, 1), (1873, 1), (1874, 2))
+        for n in range(k) for s in (1, 2, 3, 4))
+
+
+def test_nightly_with_spaces_and_metacharacters_in_roots(tmp_path):
+    """The same through lstosa-nightly's --data-root/--output-root (passed on as --config KEY=VALUE:
+    Snakemake strips quotes at the ends of such values and YAML drops ' #...', hence none here)."""
+    data, out = tmp_path / "da ta $HOME;echo 'q' x", tmp_path / "out $(touch pwned); x"
+    make_toy_night(data, runs={1874: 2})
+    tools = make_tools_bin(tmp_path / "to ols")
+    res = run_with_timeout([str(NIGHTLY), "--date", "2020-01-27", "--data-root", str(data), "--output-root", str(out),
+                            "--cores", "2", *(a for item in toy_config_args(tmp_path, tools)
+                                              for a in ("--config", item))], 300, cwd="/")
+    assert res.returncode == 0, res.stdout
+    assert "CLOSED" in res.stdout and "runs merged: 1 of 1" in res.stdout
+    assert (out / RDIR / "NightFinished.txt").is_file()
+    assert not incomplete(final_products(out))
+    assert not list(tmp_path.rglob("pwned")) and not Path("/pwned").exists()

@@ -45,8 +45,9 @@ try:
 except LstosaError as exc:
     fail(exc)
 
-LST = str(resolve(config["tools_bin"], BASE))  # the lstchain tools' environment
-PY = sys.executable  # Snakemake's environment, for our own small helpers
+# Both are shell words in the rules' commands ({params.tools}/TOOL): quoted for spaces and metacharacters.
+LST = shlex_quote(str(resolve(config["tools_bin"], BASE)))  # the lstchain tools' environment
+PY = shlex_quote(sys.executable)  # Snakemake's environment, for our own small helpers
 STAGING = str(PATHS.staging_dir)
 LSTCHAIN_CONFIG = str(resolve(config["lstchain_config"], BASE))
 CALIBRATION_CONFIG = str(resolve(config["calibration_config"], BASE))
