@@ -544,3 +544,11 @@ def test_nightly_with_spaces_and_metacharacters_in_roots(tmp_path):
     assert (out / RDIR / "NightFinished.txt").is_file()
     assert not incomplete(final_products(out))
     assert not list(tmp_path.rglob("pwned")) and not Path("/pwned").exists()
+
+
+@pytest.mark.parametrize("root", ['/tmp/data"', "/tmp/'data'", "/tmp/da #ta", "/tmp/a: b"])
+def test_nightly_refuses_paths_snakemake_config_would_change(root):
+    res = run_with_timeout([str(NIGHTLY), "--date", "2020-01-27", "--data-root", root], 60)
+    assert res.returncode == 2, res.stdout
+    (line,) = res.stdout.strip().splitlines()
+    assert line.startswith("lstosa-nightly: ERROR: data_root: ") and "would reach Snakemake changed" in line

@@ -558,6 +558,25 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extra Snakemake options, one shell-quoted string")
 
 
+PATH_KEYS = ("data_root", "output_root", "night_summary", "tools_bin", "models_dir", "lstchain_config",
+             "calibration_config", "time_calibration_config")
+
+
+def check_passable(key: str, value: str) -> None:
+    """Paths go to Snakemake as ``--config KEY=VALUE``, which strips quotes at the ends of VALUE and reads
+    it as YAML (`` #...`` is a comment, ``a: b`` a mapping): refuse what would arrive changed."""
+    import yaml  # noqa: PLC0415
+
+    try:
+        parsed = yaml.load(value, Loader=yaml.BaseLoader)
+    except yaml.YAMLError:
+        parsed = value  # Snakemake then keeps the text
+    if value != value.strip("'\"") or parsed != value:
+        raise ConfigError(f"{key}: {value!r} would reach Snakemake changed (its --config strips quotes at the "
+                          "ends and reads YAML); rename it, or set it in a config file "
+                          "(--snakemake-args '--configfile FILE')")
+
+
 def overrides_from(args) -> dict[str, str]:
     items = parse_overrides(args.config)
     if args.data_root:
@@ -566,6 +585,9 @@ def overrides_from(args) -> dict[str, str]:
         items["output_root"] = str(Path(args.output_root).resolve())
     if getattr(args, "prod_id", None):
         items["prod_id"] = args.prod_id
+    for key in PATH_KEYS:
+        if items.get(key):
+            check_passable(key, items[key])
     return items
 
 
