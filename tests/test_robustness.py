@@ -552,3 +552,34 @@ def test_nightly_refuses_paths_snakemake_config_would_change(root):
     assert res.returncode == 2, res.stdout
     (line,) = res.stdout.strip().splitlines()
     assert line.startswith("lstosa-nightly: ERROR: data_root: ") and "would reach Snakemake changed" in line
+
+
+def test_missing_or_empty_borrowed_calibration_refused(toy):
+    """A night without calibration runs borrows an earlier night's; an incomplete set (one file
+    missing, one empty) is not borrowed: one-line error. With the set complete, the night plans."""
+    from lstosa_snake.paths import NightPaths
+    import datetime as dt
+
+    nocal = toy["tmp"] / "nocal.txt"
+    nocal.write_text("01904    2 DATA  2020-01-27 21:10:00 nan nan nan nan nan nan\n")
+    r0 = toy["data"] / "R0" / DATE
+    for s in (0, 1):
+        for stream in (1, 2, 3, 4):
+            (r0 / f"LST-1.{stream}.Run01904.{s:04d}.fits.fz").write_bytes(b"x" * 2880)
+    earlier = dt.date(2020, 1, 26)
+    p = NightPaths(toy["data"], toy["data"], dt.date(2020, 1, 27), "v0.1", "v0.12.3")
+    files = [p.drs4_pedestal(1872, earlier), p.charge_calibration(1873, earlier), p.time_calibration(1873, earlier)]
+    for f in files[:2]:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("calibration\n")
+    error = one_error_line(dry_run(toy, f"night_summary={nocal}"))  # time calibration missing
+    assert "no DRS4+CALI calibration pair and no earlier night within 4 nights holds complete calibration" in error
+    files[2].parent.mkdir(parents=True, exist_ok=True)
+    files[2].write_text("")  # present but empty
+    error = one_error_line(dry_run(toy, f"night_summary={nocal}"))
+    assert "no earlier night within 4 nights holds complete calibration" in error
+    files[2].write_text("calibration\n")
+    res = dry_run(toy, f"night_summary={nocal}")
+    assert res.returncode == 0, str(res)
+    counts = job_counts(res.output)
+    assert counts["r0_to_dl1"] == 2 and "drs4_pedestal" not in counts
