@@ -12,9 +12,11 @@ pytest_plugins = [*pytest_plugins, "e2e_fixtures"]
 _XDIST_GROUPS = (("e2e", "local_night"), ("e2e", "calibrated_night"), ("slurm", None), ("tools", None))
 
 
-def pytest_collection_modifyitems(config, items):
-    import pytest
+import pytest  # noqa: E402
 
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marker into the scheduling group
+def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         markers = {m.name for m in item.iter_markers()}
