@@ -7,6 +7,10 @@
 # among the night page's problems. A failed publication is retried by the next invocation: the
 # failure's time is a parameter, and a changed parameter makes Snakemake run the job again.
 
+# On SLURM it runs where Snakemake runs: compute nodes may have no way out to the web server.
+localrules:
+    publish_datacheck,
+
 
 rule publish_datacheck:
     input:
