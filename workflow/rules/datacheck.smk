@@ -115,8 +115,9 @@ rule night_page:
         finished=str(PATHS.night_finished),
         night_datacheck=str(PATHS.night_datacheck.with_suffix(".html")),
     output:
+        # also (re)writes WEB_ROOT/index.html, the production's index of all nights: not declared,
+        # as every night of the production rewrites it (it would make the other nights' jobs rerun)
         page=str(NIGHT_PAGE),
-        index=str(WEB_ROOT / "index.html"),
     log:
         log_path("datacheck/night_page.log"),
     benchmark:
@@ -124,8 +125,8 @@ rule night_page:
     params:
         python=PY,
         base=str(BASE),
-        web_root=lambda wc, output: str(Path(output.index).parent),
-        config_args=lambda wc: shlex_quote(json.dumps({k: v for k, v in config.items()})),
+        web_root=lambda wc, output: str(Path(output.page).parent.parent),
+        config_args=plan_config_json,
         publish_status=str(PUBLISH_STATUS),
     resources:
         mem_mb=500,

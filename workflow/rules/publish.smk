@@ -15,14 +15,13 @@ localrules:
 rule publish_datacheck:
     input:
         page=str(NIGHT_PAGE),
-        index=str(WEB_ROOT / "index.html"),
     output:
         status=str(PUBLISH_STATUS),
     log:
         log_path("publish_datacheck.log"),
     params:
         python=PY,
-        web_root=lambda wc, input: str(Path(input.index).parent),
+        web_root=lambda wc, input: str(Path(input.page).parent.parent),
         date=str(PATHS.night),
         url=lambda wc: f"{config['datacheck_url'].rstrip('/')}/{PATHS.prod_id}/" if config.get("datacheck_url") else "",
         retry_after=lambda wc: publish_retry_token(PUBLISH_STATUS),
