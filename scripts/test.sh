@@ -19,5 +19,6 @@ if [ "$(id -u)" = 0 ]; then
     # Installed on purpose: the web tests must fail, not skip, when their parts are broken.
     export LSTOSA_REQUIRE_WEB=1
 fi
-# Three workers: the real-tool night, the SLURM waits and the rest overlap (see tests/conftest.py).
-.venv/bin/pytest tests -n 3 --dist loadgroup "$@"
+# Three workers, one test file each at a time (module fixtures are made once): the real-tool runs,
+# the SLURM waits and the fast tests overlap (tests/conftest.py).
+.venv/bin/pytest tests -n 3 --dist loadfile "$@"

@@ -6,6 +6,9 @@ with the local run's.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +23,33 @@ EXCLUDED = "02004.0001"  # excluded by configuration: the run closes with one su
 MODELS_CACHE = Path(os.environ.get("LSTOSA_MODELS_CACHE", REPO / ".cache" / "models"))
 
 
+@contextlib.contextmanager
+def across_workers(tmp_path_factory, name: str):
+    """Directory shared by all pytest-xdist workers of this session, held under an exclusive lock.
+
+    Session fixtures are per worker process: an expensive product (the real-tool night, the
+    models) is made once by whichever worker gets here first; the others wait, then reuse it.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the per-worker dirs share this parent
+    shared = base / f"shared_{name}"
+    shared.mkdir(parents=True, exist_ok=True)
+    with open(base / f"shared_{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield shared
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def models_dir() -> Path:
+def models_dir(tmp_path_factory) -> Path:
     if not (LST_BIN / "lstosa-make-models").exists():
         pytest.skip("tools environment missing (run scripts/setup.sh)")
-    run_tool([str(LST_BIN / "lstosa-make-models"), "--output-dir", MODELS_CACHE,
-              "--config", REPO / "config" / "lstchain" / "lstchain_config.json"])
+    with across_workers(tmp_path_factory, "models"):  # one training at a time into the cache
+        run_tool([str(LST_BIN / "lstosa-make-models"), "--output-dir", MODELS_CACHE,
+                  "--config", REPO / "config" / "lstchain" / "lstchain_config.json"])
     return MODELS_CACHE
 
 
@@ -53,19 +77,24 @@ def night_config(data_root: Path, models: Path, extra=()) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def generated_night(tmp_path_factory) -> Path:
+def local_night(models_dir, tmp_path_factory) -> ProcessedNight:
+    """The synthetic night generated and processed locally (2 cores) once per test session,
+    Snakemake's state in its own directory; shared by all workers (see across_workers)."""
     if not (LST_BIN / "lstosa-make-night").exists():
         pytest.skip("tools environment missing (run scripts/setup.sh)")
-    return make_night(tmp_path_factory.mktemp("e2e") / "data", **E2E_NIGHT)
-
-
-@pytest.fixture(scope="session")
-def local_night(generated_night, models_dir, tmp_path_factory) -> ProcessedNight:
-    """The generated night processed locally (2 cores), Snakemake state in its own directory."""
-    work = tmp_path_factory.mktemp("e2e_work")
-    args = ["--snakefile", REPO / "Snakefile", "--directory", work, "--cores", "2",
-            *night_config(generated_night, models_dir)]
-    raw_before = raw_snapshot(generated_night)
-    result = run_snakemake(args, cwd=work, timeout=1500, env=clean_env())
-    assert result.returncode == 0, str(result)
-    return ProcessedNight(generated_night, work, models_dir, args, result, raw_before)
+    with across_workers(tmp_path_factory, "local_night") as shared:
+        done = shared / "done.json"
+        data, work = shared / "e2e" / "data", shared / "e2e_work"
+        args = ["--snakefile", REPO / "Snakefile", "--directory", work, "--cores", "2",
+                *night_config(data, models_dir)]
+        if not done.exists():
+            make_night(data, **E2E_NIGHT)
+            work.mkdir(parents=True, exist_ok=True)
+            raw_before = raw_snapshot(data)
+            result = run_snakemake(args, cwd=work, timeout=1500, env=clean_env())
+            done.write_text(json.dumps({"returncode": result.returncode, "report": str(result),
+                                        "raw_before": {k: list(v) for k, v in raw_before.items()}}))
+        state = json.loads(done.read_text())
+    assert state["returncode"] == 0, state["report"]
+    raw_before = {k: tuple(v) for k, v in state["raw_before"].items()}
+    return ProcessedNight(data, work, models_dir, [str(a) for a in args], state["report"], raw_before)
