@@ -92,7 +92,7 @@ def synthetic_night(tmp_path_factory) -> Night:
 
 
 @pytest.fixture(scope="session")
-def calibrated_night(local_night) -> Night:
+def calibrated_night(local_night, tmp_path_factory) -> Night:
     """The real calibration + r0_to_dl1 chain on a small synthetic night: the products of the
     end-to-end workflow run (``local_night`` in e2e_fixtures.py), so the chain runs once per test
     session; plus lstchain's run summary made from the raw files, for the classification test."""
@@ -114,8 +114,12 @@ def calibrated_night(local_night) -> Night:
         / f"time_calibration.Run{cali:05d}.log",
         "logs": out / "logs",
     }
-    p["run_summary"].parent.mkdir(parents=True, exist_ok=True)
-    run_tool([lst_tool("lstosa-create-run-summary"), "-d", n.yyyymmdd, "--r0-path", n.root / "R0",
-              "-o", p["run_summary"].parent], log=p["logs"] / "run_summary.log")
+    from e2e_fixtures import across_workers  # noqa: PLC0415 (e2e_fixtures imports this module)
+
+    with across_workers(tmp_path_factory, "run_summary"):  # once, whichever worker comes first
+        if not p["run_summary"].exists():
+            p["run_summary"].parent.mkdir(parents=True, exist_ok=True)
+            run_tool([lst_tool("lstosa-create-run-summary"), "-d", n.yyyymmdd, "--r0-path", n.root / "R0",
+                      "-o", p["run_summary"].parent], log=p["logs"] / "run_summary.log")
     n.paths = p
     return n
