@@ -36,4 +36,11 @@ if ! command -v dot >/dev/null 2>&1; then
         log "graphviz (dot) not found: --dag/--rulegraph rendering unavailable"
     fi
 fi
+# `snakemake --profile slurm` looks named profiles up in $XDG_CONFIG_HOME/snakemake (not in
+# profiles/): link ours there unless the user already has a profile of that name.
+profile_home="${XDG_CONFIG_HOME:-$HOME/.config}/snakemake"
+if [ ! -e "$profile_home/slurm" ] && mkdir -p "$profile_home" 2>/dev/null; then  # absent or dangling
+    ln -sfn "$root/profiles/slurm" "$profile_home/slurm" && log "linked $profile_home/slurm -> profiles/slurm" \
+        || log "could not link $profile_home/slurm: use --profile profiles/slurm"
+fi
 log "done: activate with 'source .venv/bin/activate' (lstchain tools live in .venv-lst)"
