@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -17,21 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from slurm_fixtures import REPO, SLURM_PROFILE, SLURM_SH, SbatchSpy, run_snakemake
+from slurm_fixtures import REPO, SLURM_PROFILE, SbatchSpy, clean_env, run_snakemake
 
 pytestmark = pytest.mark.slurm
 
 SNAKEFILE = REPO / "tests" / "data" / "toy_slurm" / "Snakefile"
-STATE = Path(os.environ.get("LSTOSA_SLURM_STATE", "/tmp/lstosa-slurm"))
 # fast polling for tests (the profile's 10 s would only make them slower)
 FAST = ["--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2",
         "--latency-wait", "5"]
 
 
 def toy(workdir: Path, *args: str, timeout: float, spy: SbatchSpy | None = None, log_name="snakemake.log",
-        profile: Path = SLURM_PROFILE):
+        profile: Path = SLURM_PROFILE, env: dict | None = None):
     cmd = ["-s", str(SNAKEFILE), "--profile", str(profile), *FAST, *args]
-    return run_snakemake(cmd, cwd=workdir, timeout=timeout, env=spy.env() if spy else None, log_name=log_name)
+    if spy:
+        env = spy.env() if env is None else {**env, "PATH": spy.env()["PATH"]}
+    return run_snakemake(cmd, cwd=workdir, timeout=timeout, env=env, log_name=log_name)
 
 
 def ledger(workdir: Path, rule: str) -> list[tuple[str, int, str]]:
@@ -178,34 +180,42 @@ def test_array_jobs_economy(slurm_cluster, tmp_path, sbatch_spy):
     assert len({j for _, _, j in ledger(tmp_path, "a")}) == 4, "one array task per job"
 
 
-# --- status polling without accounting (slurmdbd stopped) -------------------------------------------
+# --- status polling without accounting (slurmdbd unreachable) --------------------------------------
 
 @pytest.fixture
-def slurmdbd_stopped(slurm_cluster):
-    pidfile = STATE / "pids" / "slurmdbd.pid"
-    if not pidfile.exists():
-        pytest.skip(f"slurmdbd not managed by tests/infra/slurm.sh in {STATE}")
-    pid = int(pidfile.read_text())
-    os.kill(pid, 15)
-    for _ in range(80):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.25)
-    pidfile.unlink(missing_ok=True)
-    assert subprocess.run(["sacct", "-n", "-X"], capture_output=True, timeout=60).returncode != 0
-    try:
-        yield
-    finally:
-        subprocess.run(["bash", str(SLURM_SH), "start"], stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=300, check=True)
+def accounting_unreachable(slurm_cluster, tmp_path) -> dict:
+    """Environment in which slurmdbd is unreachable for this test's processes only.
+
+    A client copy of the cluster's slurm.conf points AccountingStoragePort at a closed port, so the real
+    sacct fails exactly as with slurmdbd down ("Problem talking to the database: Connection refused"),
+    while sbatch/squeue still reach slurmctld. Stopping the shared slurmdbd instead raced with the
+    other pytest-xdist workers, whose ``slurm_cluster`` fixture restarts a daemon it finds stopped."""
+    conf = Path(os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"))
+    text = conf.read_text()
+    port = _closed_port()
+    patched, n = re.subn(r"(?m)^AccountingStoragePort=\d+$", f"AccountingStoragePort={port}", text)
+    assert n == 1, f"no AccountingStoragePort line in {conf}"
+    client_conf = tmp_path / "slurm-no-accounting.conf"
+    client_conf.write_text(patched)
+    env = clean_env({"SLURM_CONF": str(client_conf)})
+    probe = subprocess.run(["sacct", "-n", "-X"], capture_output=True, text=True, timeout=60, env=env)
+    assert probe.returncode != 0 and "Connection refused" in probe.stderr, probe
+    assert subprocess.run(["squeue", "-h"], capture_output=True, timeout=60, env=env).returncode == 0
+    return env
 
 
-def test_sacct_status_without_accounting_hangs_and_harness_kills_it(slurmdbd_stopped, tmp_path):
+def _closed_port() -> int:
+    """A local TCP port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sacct_status_without_accounting_hangs_and_harness_kills_it(accounting_unreachable, tmp_path):
     """Documents a plugin 2.8.0 bug: when every status query fails, the jobs are silently dropped from
     the active list and Snakemake waits forever. run_snakemake's timeout is what makes it fail loudly."""
-    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "sacct", timeout=60)
+    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "sacct", timeout=60,
+            env=accounting_unreachable)
     assert r.timed_out, r
     assert "TIMEOUT after 60" in r.output
     assert (tmp_path / "a" / "0000.txt").read_text() == "a0000\n", "the job itself completed"
@@ -215,7 +225,8 @@ def test_sacct_status_without_accounting_hangs_and_harness_kills_it(slurmdbd_sto
     assert q.stdout.strip() == ""
 
 
-def test_squeue_status_without_accounting_completes(slurmdbd_stopped, tmp_path):
-    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "squeue", timeout=200)
+def test_squeue_status_without_accounting_completes(accounting_unreachable, tmp_path):
+    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "squeue", timeout=200,
+            env=accounting_unreachable)
     assert r.returncode == 0 and not r.timed_out, r
     assert (tmp_path / "a" / "0000.txt").read_text() == "a0000\n"
