@@ -23,6 +23,13 @@ make_env() {  # make_env DIR REQUIREMENTS
     # --python, not VIRTUAL_ENV: `python -m uv` otherwise targets the interpreter that runs uv.
     # --reinstall-package: refresh our own entry points when pyproject.toml changed.
     uv pip install --quiet --python "$root/$dir/bin/python" -r "$req" -e "$root" --reinstall-package lstosa-snake
+    # Bytecode: uv installs no .pyc files, and where PYTHONDONTWRITEBYTECODE is set (as on the
+    # project machine) every tool start would compile lstchain/ctapipe/astropy from source again:
+    # importing lstchain's r0_to_dl1 took 10.8 s instead of 4.7 s. compileall skips what is up to date.
+    log "compiling bytecode in $dir"
+    "$dir/bin/python" -m compileall -q -j 0 "$root/src" \
+        "$("$dir/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null \
+        || log "warning: some files in $dir did not compile (the tools still run, but start slower)"
 }
 make_env .venv envs/snakemake.txt
 make_env .venv-lst envs/lstchain-tools.txt

@@ -176,11 +176,12 @@ class NightPaths:
         return self.running_dir / "staging"
 
     # ------------------------------------------------- Snakemake patterns
-    def pattern(self, method: str) -> str:
-        """A product path with ``{run}``/``{subrun}`` left as wildcards, e.g. pattern('dl1_subrun')."""
+    def pattern(self, method: str, **fixed) -> str:
+        """A path with ``{run}``/``{subrun}`` left as wildcards, e.g. pattern('dl1_subrun') or
+        pattern('r0', stream=2). Static patterns cost Snakemake less than an input function per job."""
         fn = getattr(self, method)
         if "subrun" in inspect.signature(fn).parameters:
-            path = str(fn(99999, 9999))
+            path = str(fn(99999, 9999, **fixed))
         else:
-            path = str(fn(99999))
+            path = str(fn(99999, **fixed))
         return path.replace("Run99999", "Run{run}").replace(".9999.", ".{subrun}.")

@@ -31,7 +31,7 @@ rule time_calibration:
     input:
         r0=lambda wc: r0_streams(wc.run, 0),
         drs4_pedestal=paired_drs4,
-        run_summary=run_summary_file,
+        run_summary=RUN_SUMMARY,
     output:
         PATHS.pattern("time_calibration"),
     log:
@@ -61,7 +61,7 @@ rule charge_calibration:
         r0=lambda wc: r0_streams(wc.run, 0),
         drs4_pedestal=paired_drs4,
         time_calibration=PATHS.pattern("time_calibration"),
-        run_summary=run_summary_file,
+        run_summary=RUN_SUMMARY,
     output:
         PATHS.pattern("charge_calibration"),
     log:

@@ -99,6 +99,13 @@ def run_summary_file(wildcards=None):
     return str(PATHS.derived_run_summary)
 
 
+# Per-job input functions and callables cost Snakemake ~0.1 ms each per job (signature inspection,
+# wildcard application): what is known at parse time is handed over as a plain value.
+RUN_SUMMARY = run_summary_file() if PLAN is not None else run_summary_file
+R0_STREAMS = {f"r0_{s}": PATHS.pattern("r0", stream=s) for s in (1, 2, 3, 4)}
+MAX_EVENTS = f"--max-events {int(config['max_events'])}" if config.get("max_events") else ""
+
+
 def log_path(name):
     return str(PATHS.log(name))
 
@@ -136,10 +143,6 @@ def night_targets(wildcards):
 def paired_drs4(wildcards):
     drs4 = plan().calibrations_tonight[int(wildcards.run)]
     return str(PATHS.drs4_pedestal(drs4))
-
-
-def max_events_arg(wildcards):
-    return f"--max-events {int(config['max_events'])}" if config.get("max_events") else ""
 
 
 def subrun_files(method):

@@ -5,9 +5,9 @@
 rule r0_to_dl1:
     input:
         unpack(calibration_inputs),
-        r0=lambda wc: r0_streams(wc.run, wc.subrun),
+        **R0_STREAMS,
         pointing=str(PATHS.pointing_file),
-        run_summary=run_summary_file,
+        run_summary=RUN_SUMMARY,
         config=LSTCHAIN_CONFIG,
     output:
         dl1=PATHS.pattern("dl1_subrun"),
@@ -20,7 +20,7 @@ rule r0_to_dl1:
     params:
         runner=RUNNER,
         tools=LST,
-        max_events=max_events_arg,
+        max_events=MAX_EVENTS,
     resources:
         mem_mb=lambda wc, attempt: 3000 + 1500 * (attempt - 1),
         runtime=lambda wc, attempt: 60 * attempt,
@@ -29,11 +29,11 @@ rule r0_to_dl1:
         "../../envs/lstchain.yaml"
     shell:
         "{params.runner} --label 'r0_to_dl1 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
-        " --check-fits {input.r0[0]:q} --check-fits {input.r0[1]:q} --check-fits {input.r0[2]:q} --check-fits {input.r0[3]:q}"
+        " --check-fits {input.r0_1:q} --check-fits {input.r0_2:q} --check-fits {input.r0_3:q} --check-fits {input.r0_4:q}"
         " --out dl1_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output.dl1:q}"
         " --out muons_LST-1.Run{wildcards.run}.{wildcards.subrun}.fits={output.muons:q}"
         " --out interleaved/interleaved_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output.interleaved:q} --"
-        " {params.tools}/lstchain_data_r0_to_dl1 --input-file {input.r0[0]:q} --output-dir {{staging}}"
+        " {params.tools}/lstchain_data_r0_to_dl1 --input-file {input.r0_1:q} --output-dir {{staging}}"
         " --config {input.config:q} --pointing-file {input.pointing:q}"
         " --pedestal-file {input.drs4_pedestal:q} --calibration-file {input.charge_calibration:q}"
         " --time-calibration-file {input.time_calibration:q} --run-summary-path {input.run_summary:q} {params.max_events}"
