@@ -1,0 +1,85 @@
+"""Smoke runs of the benchmarks/ scripts at toy sizes: they run, measure and compare what they claim.
+
+No timing is asserted (the figures are in docs/performance.md, measured on a quiet machine);
+these tests check that each benchmark still works on the current workflow and that its
+comparisons are like for like (same job graph, same products).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_tools import NIGHT, make_tools_bin, make_toy_night, toy_config_args
+
+PROJECT = Path(__file__).resolve().parents[1]
+BENCH = PROJECT / "benchmarks"
+PY = PROJECT / ".venv" / "bin" / "python"
+
+pytestmark = pytest.mark.benchmark
+
+
+def run_bench(script: str, *args: str, timeout: float) -> str:
+    """Run a benchmark script; its printed table."""
+    r = subprocess.run([str(PY), str(BENCH / script), *args], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout
+
+
+def test_dag_bench_compares_the_same_graph():
+    out = run_bench("dag_bench.py", "--sizes", "40", timeout=600)
+    assert len(out.splitlines()) == 2, out
+    cols = out.splitlines()[0].split()
+    values = out.splitlines()[1].split()
+    assert values[0] == "40" and cols[0] == "sub-runs", out
+    jobs, ref_jobs, decl_jobs = int(values[1]), int(values[5]), int(values[8])
+    # 40 sub-runs x 3 jobs + calibration, per-run and night jobs; the references have the same shape
+    assert 3 * 40 < jobs < 3 * 40 + 60, out
+    assert abs(jobs - ref_jobs) <= 20 and abs(jobs - decl_jobs) <= 20, out
+    dag_cpu, ref_cpu, ratio = float(values[2]), float(values[6]), float(values[7])
+    assert dag_cpu > 0 and ref_cpu > 0 and ratio == pytest.approx(dag_cpu / ref_cpu, abs=0.02), out
+    assert all(float(v) > 0 for v in values[11:]), out  # no-op, status, start-up, parse, job start
+
+
+def test_sched_bench_runs_every_job():
+    out = run_bench("sched_bench.py", "--ours", "12", "--ref", "12", timeout=900)
+    rows = [ln.split() for ln in out.splitlines()[1:]]
+    ours = [r for r in rows if r[0] == "ours"]
+    refs = [r for r in rows if r[0] == "ref"]
+    assert len(ours) == 1 and len(refs) == 2, out
+    # "ours 12 sub-runs (fake tools)" then jobs: 3 per sub-run plus calibration, per-run and night jobs
+    jobs = int(ours[0][5])
+    assert 36 < jobs < 36 + 40, out
+    total_ms, sched_ms, child_ms = (float(v) for v in ours[0][-3:])
+    assert total_ms > sched_ms and child_ms > 0, out
+
+
+def test_demo_bench_direct_script_makes_the_workflows_products(tmp_path):
+    """The plain-script variants of benchmarks/demo_bench.py run the workflow's own commands and make
+    the same final products (here with the fake tools, so it takes seconds)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import demo_bench
+    finally:
+        sys.path.remove(str(BENCH))
+    data = tmp_path / "data"
+    make_toy_night(data, NIGHT, {1874: 3, 1875: 2})
+    tools = make_tools_bin(tmp_path / "tools")
+    extra = toy_config_args(tmp_path, tools)
+    models = Path(extra.pop()[len("models_dir="):])
+    made = {}
+    for variant in demo_bench.VARIANTS:
+        wall, cpu, njobs, products = demo_bench.run_variant(variant, tmp_path, data, tmp_path / f"out-{variant}",
+                                                            models, cores=2, extra=extra)
+        assert wall > 0 and cpu > 0
+        made[variant] = products
+    assert made["workflow"] == made["direct+runner"] == made["direct"]
+    d = f"{NIGHT:%Y%m%d}"
+    for run, subruns in ((1874, 3), (1875, 2)):
+        assert f"DL2/{d}/v0.1/dl2_LST-1.Run{run:05d}.h5" in made["direct"]
+        assert {f"DL1/{d}/v0.1/dl1_LST-1.Run{run:05d}.{s:04d}.h5" for s in range(subruns)} <= made["direct"]
+    # 5 sub-run chains of 3, 5 jobs per run, 4 calibration jobs, the run summary conversion, 4 night jobs
+    assert njobs == 3 * 5 + 5 * 2 + 4 + 1 + 4, njobs
