@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from . import atomic
 from .errors import LstosaError
 from .status import night_status
 from .webpage import night_dirname, render_index, render_night_page
@@ -67,33 +66,6 @@ def publish_retry_token(status_file: Path) -> str:
     except (OSError, ValueError):
         return ""
     return f"failed {status.get('time')}" if status.get("state") == "failed" else ""
-
-
-def copy_atomic(src: Path, dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dst
-
-
-def _write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(data, indent=1, default=str) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_publish_status(path: Path | None) -> dict | None:
@@ -137,7 +109,7 @@ def build_night_dir(config: dict, base: Path, web_root: Path, plot_manifests: li
             if not src.is_file():
                 night["problems"].append(f"plot {src} listed in {manifest_path.name} is missing")
                 continue
-            copy_atomic(src, night_dir / rel)
+            atomic.copy_file(src, night_dir / rel)
             keep.add(rel)
             plots.append({"path": rel, "caption": p.get("caption") or p.get("title") or p["file"], "run": run})
             if p.get("error"):
@@ -149,14 +121,14 @@ def build_night_dir(config: dict, base: Path, web_root: Path, plot_manifests: li
         if not pdf.is_file():
             night["problems"].append(f"datacheck PDF {pdf} is missing")
             continue
-        copy_atomic(pdf, night_dir / rel)
+        atomic.copy_file(pdf, night_dir / rel)
         keep.add(rel)
         pdf_entries.append({"path": rel, "title": f"lstchain datacheck: {pdf.name}"})
     for path, title in links:
         path = Path(path)
         if not path.is_file():
             continue
-        copy_atomic(path, night_dir / path.name)
+        atomic.copy_file(path, night_dir / path.name)
         keep.add(path.name)
         pdf_entries.append({"path": path.name, "title": title})
     problem = publish_problem(read_publish_status(publish_status))
@@ -171,7 +143,7 @@ def build_night_dir(config: dict, base: Path, web_root: Path, plot_manifests: li
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
-    _write_json(night_dir / NIGHT_JSON, night)
+    atomic.write_json(night_dir / NIGHT_JSON, night)
     page = render_night_page(night, night_dir)
     render_all_nights(Path(web_root))
     return page
@@ -207,7 +179,7 @@ def _set_publish_problem(night_dir: Path, problem: str | None) -> None:
     after = [p for p in before if not p.startswith(PUBLISH_PROBLEM)] + ([problem] if problem else [])
     if after != before:
         night["problems"] = after
-        _write_json(night_json, night)
+        atomic.write_json(night_json, night)
         render_night_page(night, night_dir)
 
 
@@ -241,7 +213,7 @@ def publish_night(web_root: Path, date: str, url: str | None, status_file: Path,
             if result.ok:
                 # the index last: it links to the night
                 with tempfile.TemporaryDirectory(dir=web_root, prefix=".index-") as tmp:
-                    copy_atomic(web_root / "index.html", Path(tmp) / "index.html")
+                    atomic.copy_file(web_root / "index.html", Path(tmp) / "index.html")
                     idx = publish.publish_dir(tmp, base, manifest_path=web_root / ".published_index.json",
                                               **publish_kw)
                 status["sent"] += len(idx.sent)
@@ -256,7 +228,7 @@ def publish_night(web_root: Path, date: str, url: str | None, status_file: Path,
             status.update(state="failed", error=str(exc))
         except Exception as exc:  # noqa: BLE001 (publishing must never fail the night)
             status.update(state="failed", error=f"{type(exc).__name__}: {exc}".splitlines()[0])
-    _write_json(Path(status_file), status)
+    atomic.write_json(Path(status_file), status)
     problem = publish_problem(status)
     if problem:
         log.error(problem)

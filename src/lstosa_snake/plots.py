@@ -23,13 +23,12 @@ on; the night page lists these errors as problems. Exit 2 is only for bad argume
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import struct
 import sys
-import tempfile
 import zlib
 from pathlib import Path
+
+from . import atomic
 
 #: ctapipe.containers.EventType values found in LST data
 EVENT_TYPES = {
@@ -62,40 +61,13 @@ class PlotError(Exception):
 # --------------------------------------------------------------------------- writing
 
 
-def _tmp_in(directory: Path, name: str) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    return tmp
-
-
-def _replace(tmp: str, path: Path) -> None:
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 def save_figure(fig, path: Path) -> Path:
-    """Save a matplotlib figure as PNG atomically (temporary file in the same directory + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_in(path.parent, path.name)
-    try:
-        fig.savefig(tmp, format="png", dpi=100)
-        _replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Save a matplotlib figure as PNG atomically."""
+    return atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
 def write_json(path: Path, data) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_in(path.parent, path.name)
-    try:
-        Path(tmp).write_text(json.dumps(data, indent=1) + "\n")
-        _replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_json(path, data)
 
 
 def placeholder_png(path: Path, width: int = 400, height: int = 100) -> Path:
@@ -108,15 +80,7 @@ def placeholder_png(path: Path, width: int = 400, height: int = 100) -> Path:
 
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_in(path.parent, path.name)
-    try:
-        Path(tmp).write_bytes(png)
-        _replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_bytes(path, png)
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -62,7 +62,6 @@ import logging
 import netrc
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +69,8 @@ from typing import Callable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
+
+from . import atomic
 
 log = logging.getLogger(__name__)
 
@@ -258,19 +259,7 @@ def load_manifest(path: Path) -> dict[str, dict]:
 def write_manifest(path: Path, files: dict[str, dict]) -> None:
     """Write the manifest atomically (same-directory temp file + os.replace)."""
     payload = json.dumps({"version": MANIFEST_VERSION, "files": dict(sorted(files.items()))}, indent=1)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(payload + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic.write_text(path, payload + "\n")
 
 
 class _Client:

@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import shlex
 import sys
-from pathlib import Path
 
 from .dates import parse_night_date
 from .errors import ConfigError, LstosaError

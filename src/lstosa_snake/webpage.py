@@ -59,12 +59,13 @@ sub-runs, failed sub-runs and problems.
 from __future__ import annotations
 
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+
+from . import atomic
 
 STAGES = [
     ("r0_to_dl1", "R0→DL1"),
@@ -285,23 +286,6 @@ def _plot_groups(night: dict) -> list[tuple[str, str, list[dict]]]:
     return out
 
 
-def _write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
 def render_night_html(night: dict) -> str:
     model = normalize_night(night)
     template = environment().get_template("night.html.j2")
@@ -316,7 +300,7 @@ def render_night_html(night: dict) -> str:
 def render_night_page(night: dict, out_dir: str | os.PathLike) -> Path:
     """Write ``out_dir/index.html`` for one night (``out_dir`` is the night's directory,
     the plot/PDF paths are relative to it).  Returns the path written."""
-    return _write_atomic(Path(out_dir) / "index.html", render_night_html(night))
+    return atomic.write_text(Path(out_dir) / "index.html", render_night_html(night))
 
 
 def render_index_html(nights: list[dict], generated: str | None = None) -> str:
@@ -329,4 +313,4 @@ def render_index_html(nights: list[dict], generated: str | None = None) -> str:
 def render_index(nights: list[dict], out_dir: str | os.PathLike) -> Path:
     """Write ``out_dir/index.html`` listing ``nights`` (newest first), each linking to
     ``<YYYYMMDD>/index.html``.  Returns the path written."""
-    return _write_atomic(Path(out_dir) / "index.html", render_index_html(nights))
+    return atomic.write_text(Path(out_dir) / "index.html", render_index_html(nights))
