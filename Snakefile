@@ -16,6 +16,15 @@ include: "workflow/rules/close.smk"
 include: "workflow/rules/datacheck.smk"
 include: "workflow/rules/publish.smk"
 
+# Bookkeeping steps of a second or less run where Snakemake runs, also on SLURM: a SLURM job costs
+# a Snakemake start and a polling interval, and these steps sit on the night's critical path.
+# (publish_datacheck is local for another reason: see publish.smk.)
+localrules:
+    run_summary_ecsv,
+    run_plots,
+    close_night,
+    night_page,
+
 
 rule all:
     input:

@@ -7,7 +7,7 @@ Registered from tests/conftest.py via ``pytest_plugins``.
   session only if it started them (``LSTOSA_SLURM_KEEP=1`` keeps them running for the next session).
 * ``run_snakemake(...)``: every Snakemake process of the test-suite runs through it. It runs in its
   own process group with a timeout; on timeout the group gets SIGTERM, then SIGKILL, and SLURM jobs
-  of that run (named after the run's UUID by the SLURM plugin) are scancel'ed.
+  of that run (their IDs read from Snakemake's output) are scancel'ed.
 * ``sbatch_spy`` (function): a directory with an ``sbatch`` wrapper that logs every call and execs the
   real one; put it first on PATH (``env=sbatch_spy.env()``) and count calls with ``sbatch_spy.calls()``.
 """
@@ -61,6 +61,7 @@ class SnakemakeResult:
     timed_out: bool
     log_path: Path
     slurm_run_ids: list[str] = field(default_factory=list)
+    slurm_job_ids: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:  # shown by pytest on assertion failures
         tail = "\n".join(self.output.splitlines()[-60:])
@@ -69,6 +70,7 @@ class SnakemakeResult:
 
 
 _RUN_ID = re.compile(r"SLURM run ID: (\S+)")
+_JOB_ID = re.compile(r"submitted with SLURM jobid (\d+)")
 
 
 def _kill_group(proc: subprocess.Popen, grace: float) -> None:
@@ -116,14 +118,14 @@ def run_snakemake(args: list[str], cwd: Path, timeout: float, env: dict | None =
     seconds = time.monotonic() - t0
     text = log_path.read_text(errors="replace")
     run_ids = _RUN_ID.findall(text)
-    if timed_out and run_ids and shutil.which("scancel"):
-        for rid in run_ids:
-            subprocess.run(["scancel", "--name", rid], timeout=30, check=False,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        text += f"\n[run_snakemake] TIMEOUT after {timeout}s: killed, scancel'ed jobs of {run_ids}\n"
+    job_ids = _JOB_ID.findall(text)
+    if timed_out and job_ids and shutil.which("scancel"):
+        subprocess.run(["scancel", *job_ids], timeout=30, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        text += f"\n[run_snakemake] TIMEOUT after {timeout}s: killed, scancel'ed jobs {job_ids} of {run_ids}\n"
     elif timed_out:
         text += f"\n[run_snakemake] TIMEOUT after {timeout}s: killed\n"
-    return SnakemakeResult(cmd, proc.returncode, text, seconds, timed_out, log_path, run_ids)
+    return SnakemakeResult(cmd, proc.returncode, text, seconds, timed_out, log_path, run_ids, job_ids)
 
 
 def _cluster_usable() -> bool:

@@ -131,3 +131,13 @@ def test_rerun_is_a_noop(local_night):
     res = run_snakemake([*local_night.config_args, "-n"], cwd=local_night.workdir, timeout=300)
     assert res.returncode == 0, str(res)
     assert "Nothing to be done" in res.output
+
+
+def test_memory_requests_cover_this_nights_measured_peaks(local_night):
+    """Each rule asks for at least its peak on this run's real-tool night x MARGIN (lstosa_snake.resources)."""
+    from lstosa_snake.resources import MARGIN, measured_peaks, request_mb, under_requested
+    peaks = measured_peaks([local_night.data_root / "running_analysis"])
+    for rule in ("drs4_pedestal", "charge_calibration", "time_calibration", "r0_to_dl1", "dl1_datacheck",
+                 "dl1_to_dl2", "merge_dl1", "merge_dl2", "run_datacheck", "night_datacheck"):
+        assert peaks.get(rule, 0) > 50, f"no benchmark peak for {rule}: {peaks}"
+    assert under_requested(peaks) == {}, {r: (p, request_mb(r), p * MARGIN) for r, p in peaks.items()}

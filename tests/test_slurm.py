@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slurm
 
 SNAKEFILE = REPO / "tests" / "data" / "toy_slurm" / "Snakefile"
 # fast polling for tests (the profile's 10 s would only make them slower)
-FAST = ["--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2",
+FAST = ["--lstosa-slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2",
         "--latency-wait", "5"]
 
 
@@ -128,16 +128,28 @@ def test_scancel_mid_run_is_retried(slurm_cluster, tmp_path, sbatch_spy):
     assert len(sbatch_spy.calls()) == 2
 
 
-def test_sacct_status_never_notices_scancel(slurm_cluster, tmp_path, sbatch_spy):
-    """Documents a plugin 2.8.0 bug (why profiles/slurm polls with squeue): sacct reports a scancel'ed
-    job as 'CANCELLED by <uid>', which the plugin takes for 'still running', so Snakemake waits forever.
-    If this test starts failing, the plugin got fixed: sacct status becomes an option again."""
-    r, victim = _run_and_scancel_victim(tmp_path, sbatch_spy, 75, "--slurm-status-command", "sacct")
-    assert r.timed_out, r
-    assert len(sbatch_spy.calls()) == 1, "never retried"
+def test_sacct_status_notices_scancel(slurm_cluster, tmp_path, sbatch_spy):
+    """With sacct polling the plugin alone never notices a scancel'ed job (sacct says 'CANCELLED by <uid>',
+    which it takes for 'still running': Snakemake waits forever). The lstosa-slurm executor reads it as
+    CANCELLED: the job is retried and the run completes."""
+    r, victim = _run_and_scancel_victim(tmp_path, sbatch_spy, 400, "--lstosa-slurm-status-command", "sacct")
+    assert r.returncode == 0 and not r.timed_out, r
+    rows = ledger(tmp_path, "victim")
+    assert [att for _, att, _ in rows] == [1, 2] and rows[0][2] == victim
     out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", victim, "-o", "State"], capture_output=True,
                          text=True, timeout=30).stdout.strip()
     assert out.startswith("CANCELLED by"), out
+    assert len(sbatch_spy.calls()) == 2
+
+
+def test_plain_plugin_sacct_status_never_notices_scancel(slurm_cluster, tmp_path, sbatch_spy):
+    """Upstream witness (plugin 2.8.0): the same with `--executor slurm` hangs. When this starts failing,
+    the plugin got fixed and the hook in snakemake_executor_plugin_lstosa_slurm can go."""
+    r, victim = _run_and_scancel_victim(tmp_path, sbatch_spy, 75, "--executor", "slurm",
+                                        "--slurm-status-command", "sacct",
+                                        "--slurm-init-seconds-before-status-checks", "2")
+    assert r.timed_out, r
+    assert len(sbatch_spy.calls()) == 1, "never retried"
 
 
 def test_runtime_exceeded_is_retried_with_longer_limit(slurm_cluster, tmp_path, sbatch_spy):
@@ -155,29 +167,31 @@ def test_runtime_exceeded_is_retried_with_longer_limit(slurm_cluster, tmp_path, 
     assert re.search(r"SLURM status is: 'TIMEOUT'", r.output), r
 
 
-def test_group_components_economy(slurm_cluster, tmp_path, sbatch_spy):
-    """6 sub-run chains (12 jobs) in 2 group jobs of 3 chains + 1 merge = 3 sbatch calls."""
-    r = toy(tmp_path, "--config", "subruns=6", "nap=0", "--groups", "a=subrun", "b=subrun",
-            "--group-components", "subrun=3", timeout=400, spy=sbatch_spy)
+def test_jobs_named_after_what_they_process(slurm_cluster, tmp_path, sbatch_spy):
+    """squeue/sacct show each job by rule and wildcards, and one Snakemake start runs it (no srun step)."""
+    r = toy(tmp_path, "--config", "subruns=2", "nap=0", timeout=400, spy=sbatch_spy)
     assert r.returncode == 0 and not r.timed_out, r
-    assert (tmp_path / "merged.txt").read_text() == "".join(f"a{i:04d}\nb{i:04d}\n" for i in range(6))
-    assert len(sbatch_spy.calls()) == 3, sbatch_spy.calls()
-    jobs = {j for _, _, j in ledger(tmp_path, "a") + ledger(tmp_path, "b")}
-    assert len(jobs) == 2, jobs
+    jobids = [j for _, _, j in ledger(tmp_path, "a") + ledger(tmp_path, "b")]
+    out = subprocess.run(["sacct", "-n", "-P", "-j", ",".join(jobids), "-o", "JobIDRaw,JobName"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout.splitlines()
+    names = {line.split("|")[1] for line in out if "." not in line.split("|")[0]}
+    assert names == {"a", "b"}, names  # the toy's wildcards have no run: the rule's name alone
+    steps = {line.split("|")[0].split(".", 1)[1] for line in out if "." in line.split("|")[0]}
+    assert steps <= {"batch", "extern"}, f"a job step was started: {steps}"
 
 
-def test_array_jobs_economy(slurm_cluster, tmp_path, sbatch_spy):
-    """--slurm-array-jobs a,b: the 4 a-jobs (ready together) go out as one array. The b-jobs become ready
-    as their a-tasks are seen finished, possibly in different polling cycles, so they may be split."""
-    r = toy(tmp_path, "--config", "subruns=4", "nap=0", "--slurm-array-jobs", "a,b", timeout=400,
-            spy=sbatch_spy)
+def test_under_requested_memory_is_killed_and_retried_with_more(slurm_cluster, tmp_path, sbatch_spy):
+    """The test cluster enforces --mem (OverMemoryKill): rule 'hog' allocates 150 MB, asks 100 MB x attempt."""
+    r = toy(tmp_path, "hog.txt", timeout=400, spy=sbatch_spy)
     assert r.returncode == 0 and not r.timed_out, r
-    assert (tmp_path / "merged.txt").read_text() == "".join(f"a{i:04d}\nb{i:04d}\n" for i in range(4))
+    rows = ledger(tmp_path, "hog")
+    assert [att for _, att, _ in rows] == [1, 2], rows
+    states = sacct_states([j for _, _, j in rows])
+    assert states[rows[0][2]][0] in ("OUT_OF_MEMORY", "FAILED", "CANCELLED"), states
+    assert states[rows[1][2]] == ("COMPLETED", "0:0"), states
     calls = sbatch_spy.calls()
-    a_calls = [c for c in calls if "--comment rule_a" in c]
-    assert len(a_calls) == 1 and "--array=1-4" in a_calls[0], calls
-    assert len(calls) < 9, "fewer sbatch calls than jobs"
-    assert len({j for _, _, j in ledger(tmp_path, "a")}) == 4, "one array task per job"
+    assert " --mem 100 " in calls[0] and " --mem 200 " in calls[1], calls
+    assert (tmp_path / "hog.txt").read_text() == "hog done\n"
 
 
 # --- status polling without accounting (slurmdbd unreachable) --------------------------------------
@@ -214,19 +228,20 @@ def _closed_port() -> int:
 def test_sacct_status_without_accounting_hangs_and_harness_kills_it(accounting_unreachable, tmp_path):
     """Documents a plugin 2.8.0 bug: when every status query fails, the jobs are silently dropped from
     the active list and Snakemake waits forever. run_snakemake's timeout is what makes it fail loudly."""
-    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "sacct", timeout=60,
-            env=accounting_unreachable)
+    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--lstosa-slurm-status-command", "sacct",
+            timeout=60, env=accounting_unreachable)
     assert r.timed_out, r
     assert "TIMEOUT after 60" in r.output
     assert (tmp_path / "a" / "0000.txt").read_text() == "a0000\n", "the job itself completed"
     # nothing of the run is left in the queue
-    q = subprocess.run(["squeue", "-h", "--name", r.slurm_run_ids[0], "-t", "PD,R"], capture_output=True,
+    assert r.slurm_job_ids
+    q = subprocess.run(["squeue", "-h", "-j", ",".join(r.slurm_job_ids), "-t", "PD,R"], capture_output=True,
                        text=True, timeout=30)
     assert q.stdout.strip() == ""
 
 
 def test_squeue_status_without_accounting_completes(accounting_unreachable, tmp_path):
-    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--slurm-status-command", "squeue", timeout=200,
+    r = toy(tmp_path, "a/0000.txt", "--config", "subruns=1", "--lstosa-slurm-status-command", "squeue", timeout=200,
             env=accounting_unreachable)
     assert r.returncode == 0 and not r.timed_out, r
     assert (tmp_path / "a" / "0000.txt").read_text() == "a0000\n"

@@ -1,10 +1,12 @@
 """The synthetic night through the SLURM profile on the real cluster, with the real tools.
 
-Its DL1/DL2 products must be identical in content to the local run's (``local_night``), and the
-sub-run chains must be packed into group jobs (few sbatch calls).
+Its DL1/DL2 products must be identical in content to the local run's (``local_night``); every job
+runs within the memory it asks for (the test cluster kills a job above its request); every sub-run's
+jobs are SLURM jobs of their own, named after the rule, run and sub-run.
 """
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -45,11 +47,18 @@ def test_slurm_night_matches_local(local_night, slurm_cluster, sbatch_spy, tmp_p
             assert local["rows"] > 0
             assert slurm == local, f"{name} differs between the local and the SLURM run"
 
-    # Submission economy: each sub-run's chain (r0_to_dl1, dl1_datacheck, dl1_to_dl2) is grouped,
-    # so it costs at most one sbatch call instead of three (publish_datacheck and all are local).
+    # One sbatch per sub-run chain (its three rules in one job, named after the sub-run) and per other
+    # job that is not a local bookkeeping rule
     calls = sbatch_spy.calls()
     n_jobs = int(res.output.split("Job stats:")[1].split("total")[1].split()[0])
-    n_chains = sum(r["n_subruns"] for r in plan["runs"] if r["run_type"] == "DATA") - 1  # one excluded
-    assert 0 < len(calls) <= n_jobs - 2 - 2 * n_chains
+    local = sum(res.output.count(f"localrule {r}:") for r in ("all", "run_summary_ecsv", "run_plots", "close_night",
+                                                              "night_page", "publish_datacheck"))
+    subruns = [f"{r['run']:05d}.{s:04d}" for r in plan["runs"] if r["run_type"] == "DATA"
+               for s in range(r["n_subruns"]) if f"{r['run']:05d}.{s:04d}" != "02004.0001"]
+    assert len(calls) == n_jobs - local - 2 * len(subruns), (len(calls), n_jobs, local)
+    for sub in subruns:
+        run, subrun = sub.split(".")
+        assert sum(f"--job-name subrun_chain.Run{run}.{subrun}" in c for c in calls) == 1, sub
+    assert not re.search(r"FAILED|OUT_OF_MEMORY", res.output), "a job failed (e.g. killed above its memory request)"
     finished = out_root / "running_analysis" / DATE / PROD / "NightFinished.txt"
     assert finished.read_text().startswith("night 2020-01-27 closed")

@@ -47,11 +47,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import slurm_jobs
 from .dates import default_night, parse_night_date
 from .errors import ConfigError, LstosaError
 from .night import night_paths, plan_night, resolve
 from .opsconfig import format_list, load_config, parse_overrides, project_dir
-from .report import atomic_write_text
+from .atomic import write_text as atomic_write_text
 from .runner import disk_full_note
 from .status import POLICY_FILE, compact_list, night_status, read_failures, read_policy, subrun_failures
 
@@ -346,6 +347,7 @@ class Night:
             result.log = str(self.log_path)
             self.say(f"night {self.paths.night} prod {prod}: log {self.log_path}")
             write_manifest(self.rdir, self.config, s.base, s.kind)
+            self.cancel_orphans()
             self.process(result)
         except OSError as exc:  # the work area cannot be written (disk full, read-only, permissions)
             result.state, result.exit_code = "error", EXIT_ERROR
@@ -365,6 +367,15 @@ class Night:
                 self.log_fh = None
             lock.release()
         return result
+
+    def cancel_orphans(self) -> None:
+        """SLURM jobs of an earlier, killed run of this night (we hold its lock): cancel them."""
+        earlier = [p for p in self.log_path.parent.glob("nightly_*.log") if p != self.log_path]
+        ids = slurm_jobs.orphans(earlier) if earlier and shutil.which("squeue") else []
+        if ids:
+            ok = slurm_jobs.cancel(ids)
+            self.say(f"{'cancelled' if ok else 'could not cancel'} {len(ids)} SLURM job(s) left queued or running by "
+                     f"an earlier, killed run of this night ({', '.join(ids)}): their jobs are redone")
 
     def persisted_failed(self) -> list[str]:
         keep = set(self.config.get("failed_subruns") or []) | set(read_policy(self.rdir).get("failed_subruns") or [])

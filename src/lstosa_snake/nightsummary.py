@@ -407,7 +407,7 @@ def main(argv=None) -> int:
     except LstosaError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
-    from .report import atomic_write_text
+    from .atomic import write_text as atomic_write_text
 
     atomic_write_text(args.output, write_run_summary_ecsv(summary))
     return 0

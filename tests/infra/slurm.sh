@@ -15,13 +15,22 @@
 # Every wait is bounded (LSTOSA_SLURM_TIMEOUT seconds, default 90) and fails with a message
 # naming the log to read.
 #
+# Two partitions on the one node:
+#   debug  (default)  at most LSTOSA_SLURM_DEBUG_CPUS (4) CPUs in use at once: the real-tool tests,
+#                     whose jobs really compete for the box's 2 cores
+#   wide              every advertised CPU: the scale benchmark (sleeping fake tools)
+# Memory is enforced: a job step above its --mem is killed (OverMemoryKill, sampled every second),
+# so a rule that asks for less than it uses fails a test instead of passing silently.
+#
 # Tunables (environment): LSTOSA_SLURM_STATE, LSTOSA_SLURM_TIMEOUT, LSTOSA_SLURM_CPUS (CPUs the node
-# advertises, default 4), LSTOSA_SLURM_DB_PORT (MariaDB TCP port on 127.0.0.1, default 3307).
+# advertises, default 32), LSTOSA_SLURM_DEBUG_CPUS (default 4), LSTOSA_SLURM_DB_PORT (MariaDB TCP port
+# on 127.0.0.1, default 3307).
 set -euo pipefail
 
 STATE="${LSTOSA_SLURM_STATE:-/tmp/lstosa-slurm}"
 TIMEOUT="${LSTOSA_SLURM_TIMEOUT:-90}"
-CPUS="${LSTOSA_SLURM_CPUS:-4}"
+CPUS="${LSTOSA_SLURM_CPUS:-32}"
+DEBUG_CPUS="${LSTOSA_SLURM_DEBUG_CPUS:-4}"
 DB_PORT="${LSTOSA_SLURM_DB_PORT:-3307}"
 CLUSTER=lstosa
 PARTITION=debug
@@ -97,7 +106,10 @@ write_configs() {
     local mem
     mem="$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')"
     [ -n "$mem" ] || die "could not read RealMemory from 'slurmd -C'"
-    mem=$(( mem - 512 ))   # leave headroom: RealMemory above what slurmd sees drains the node
+    mem=$(( mem - 512 ))   # leave headroom
+    # The node advertises 4 GB per CPU at least (config_overrides: not drained for it), so that 32
+    # sleeping fake jobs fit as on a real worker node; the real-tool tests use the 4-CPU partition.
+    [ "$mem" -ge $(( CPUS * 4000 )) ] || mem=$(( CPUS * 4000 ))
     cat > "$STATE/etc/slurm.conf" <<EOF
 $MARKER (state dir $STATE)
 ClusterName=$CLUSTER
@@ -136,12 +148,15 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
 AccountingStoragePort=6819
 JobAcctGatherType=jobacct_gather/linux
-JobAcctGatherFrequency=task=5
+JobAcctGatherFrequency=task=1
+# kill a step that uses more memory than its job asked for (no cgroups here to do it)
+JobAcctGatherParams=OverMemoryKill
 JobCompType=jobcomp/none
 # let the node advertise more CPUs than the box has (CPUs=$CPUS)
 SlurmdParameters=config_overrides
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$mem State=UNKNOWN
-PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
+PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP MaxCPUsPerNode=$DEBUG_CPUS
+PartitionName=wide Nodes=$NODE Default=NO MaxTime=INFINITE State=UP
 EOF
     if [ ! -s "$STATE/etc/dbpass" ]; then
         (umask 077; head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$STATE/etc/dbpass")

@@ -15,7 +15,7 @@ rule drs4_pedestal:
         runner=CALIBRATION_RUNNER,
         tools=LST,
     resources:
-        mem_mb=lambda wc, attempt: 3500 * attempt,
+        mem_mb=mem_mb("drs4_pedestal"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 2
     conda:
@@ -43,7 +43,7 @@ rule time_calibration:
         tools=LST,
         config=TIME_CALIBRATION_CONFIG,
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("time_calibration"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 2
     conda:
@@ -73,7 +73,7 @@ rule charge_calibration:
         tools=LST,
         config=CALIBRATION_CONFIG,
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("charge_calibration"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 2
     conda:

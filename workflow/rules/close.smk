@@ -21,7 +21,7 @@ rule merge_dl1:
         tools=LST,
         staged=lambda wc, input: staged(input),
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("merge_dl1"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
     conda:
@@ -47,7 +47,7 @@ rule merge_dl2:
         tools=LST,
         staged=lambda wc, input: staged(input),
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("merge_dl2"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
     conda:
@@ -73,7 +73,7 @@ rule merge_muons:
         tools=LST,
         staged=lambda wc, input: staged(input),
     resources:
-        mem_mb=1000,
+        mem_mb=mem_mb("merge_muons"),
         runtime=lambda wc, attempt: 20 * attempt,
     retries: 1
     conda:
@@ -102,7 +102,7 @@ rule run_datacheck:
         staged=lambda wc, input: staged(input.datacheck + input.muons),
         names=run_datacheck_names,
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("run_datacheck"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
     conda:
@@ -133,7 +133,7 @@ rule night_datacheck:
         staged=lambda wc, input: staged(input.datacheck + input.muons),
         name=PATHS.night_datacheck.stem,
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("night_datacheck"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: 1
     conda:
@@ -162,7 +162,7 @@ rule close_night:
         config_args=plan_config_json,
         base=str(BASE),
     resources:
-        mem_mb=500,
+        mem_mb=mem_mb("close_night"),
         runtime=10,
     conda:
         "../../envs/lstchain.yaml"

@@ -12,6 +12,7 @@ from lstosa_snake.errors import LstosaError
 from lstosa_snake.night import night_paths, plan_night, resolve
 from lstosa_snake.nightsummary import find_night_summary
 from lstosa_snake.paths import WILDCARDS
+from lstosa_snake.resources import mem_mb
 
 min_version("9.0")
 

@@ -53,7 +53,7 @@ rule run_plots:
         tools=LST,
         out_dir=lambda wc, output: str(Path(output.manifest).parent),
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("run_plots"),
         runtime=lambda wc, attempt: 15 * attempt,
     retries: 1
     conda:
@@ -96,7 +96,7 @@ rule calibration_plots:
         out_dir=lambda wc, output: str(Path(output.manifest).parent),
         drs4_run=lambda wc: plan().calibrations_tonight[int(wc.run)],
     resources:
-        mem_mb=lambda wc, attempt: 3000 * attempt,
+        mem_mb=mem_mb("calibration_plots"),
         runtime=lambda wc, attempt: 15 * attempt,
     retries: 1
     conda:
@@ -129,7 +129,7 @@ rule night_page:
         config_args=plan_config_json,
         publish_status=str(PUBLISH_STATUS),
     resources:
-        mem_mb=500,
+        mem_mb=mem_mb("night_page"),
         runtime=lambda wc, attempt: 10 * attempt,
     retries: 1
     conda:

@@ -16,7 +16,7 @@ rule dl1_to_dl2:
         runner=RUNNER,
         tools=LST,
     resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
+        mem_mb=mem_mb("dl1_to_dl2"),
         runtime=lambda wc, attempt: 20 * attempt,
     retries: 1
     conda:

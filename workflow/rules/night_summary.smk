@@ -14,7 +14,7 @@ checkpoint run_summary:
         r0_root=str(PATHS.data_root / "R0"),
         name=PATHS.created_run_summary.name,
     resources:
-        mem_mb=1000,
+        mem_mb=mem_mb("run_summary"),
         runtime=30,
     retries: 1
     conda:
@@ -33,7 +33,7 @@ rule run_summary_ecsv:
     log:
         log_path("run_summary_ecsv.log"),
     resources:
-        mem_mb=200,
+        mem_mb=mem_mb("run_summary_ecsv"),
         runtime=5,
     conda:
         "../../envs/lstchain.yaml"

@@ -26,7 +26,7 @@ rule publish_datacheck:
         url=lambda wc: f"{config['datacheck_url'].rstrip('/')}/{PATHS.prod_id}/" if config.get("datacheck_url") else "",
         retry_after=lambda wc: publish_retry_token(PUBLISH_STATUS),
     resources:
-        mem_mb=500,
+        mem_mb=mem_mb("publish_datacheck"),
         runtime=30,
     conda:
         "../../envs/lstchain.yaml"

@@ -22,8 +22,8 @@ rule r0_to_dl1:
         tools=LST,
         max_events=MAX_EVENTS,
     resources:
-        mem_mb=lambda wc, attempt: 3000 + 1500 * (attempt - 1),
-        runtime=lambda wc, attempt: 60 * attempt,
+        mem_mb=mem_mb("r0_to_dl1"),
+        runtime=lambda wc, attempt: 75 * attempt,  # LSTOSA: 1:15 per sub-run (~50 min on real data)
     retries: 2
     conda:
         "../../envs/lstchain.yaml"
@@ -52,7 +52,7 @@ rule dl1_datacheck:
         runner=RUNNER,
         tools=LST,
     resources:
-        mem_mb=lambda wc, attempt: 1000 * attempt,
+        mem_mb=mem_mb("dl1_datacheck"),
         runtime=lambda wc, attempt: 20 * attempt,
     retries: 1
     conda:
