@@ -18,7 +18,11 @@ r0_to_dl1 sleeps --sleep seconds and whose other steps take a fraction of a seco
 Printed per variant: makespan (first submission to last job end; for the workflow, Snakemake's
 whole wall time), ideal (ceil(sub-runs / CPUs) x sleep: the sub-run phase alone), sbatch calls,
 peak number of r0_to_dl1 running at once, seconds until the last r0_to_dl1 was submitted, and the
-CPU time of Snakemake itself (with the sbatch/squeue calls it made). Times from sacct (1 s resolution).
+CPU time of Snakemake itself (with the sbatch/squeue calls it made), and the CPU time of all SLURM jobs
+(sacct TotalCPU): on a test node whose 32 CPUs are 2 real cores, the jobs' CPU is spent one core at
+a time, so it adds to the makespan as it would not on a real 32-core node. Times from sacct (1 s
+resolution). The "r0" columns count the SLURM jobs that run r0_to_dl1: the workflow's sub-run chain
+jobs (subrun_chain.Run01874.0001), the reference's array tasks.
 
 --dry-submit N: a night of N sub-runs (in runs of at most 250) is submitted to a fake `sbatch` that
 records each call and a fake `squeue` that reports every job running: the seconds from Snakemake's
@@ -60,16 +64,25 @@ def night(work: Path, runs: list[int], sleep: float) -> list[str]:
 
 def sacct_rows(ids: list[str]) -> list[dict]:
     env = {**os.environ, "SLURM_TIME_FORMAT": "%s"}
-    out = subprocess.run(["sacct", "-n", "-P", "-j", ",".join(ids), "-o", "JobIDRaw,JobName%100,State,Start,End"],
+    out = subprocess.run(["sacct", "-n", "-P", "-j", ",".join(ids), "-o", "JobIDRaw,JobName%100,State,Start,End,TotalCPU"],
                          capture_output=True, text=True, check=True, env=env, timeout=60).stdout
     rows = []
     for line in out.splitlines():
-        jid, name, state, start, end = line.split("|")
+        jid, name, state, start, end, cpu = line.split("|")
         if "." in jid:
-            continue  # steps (batch, extern)
-        rows.append({"id": jid, "name": name, "state": state.split()[0],
+            continue  # steps (batch, extern): the allocation's TotalCPU includes them
+        rows.append({"id": jid, "name": name, "state": state.split()[0], "cpu": cpu_seconds(cpu),
                      "start": float(start) if start.isdigit() else None, "end": float(end) if end.isdigit() else None})
     return rows
+
+
+def cpu_seconds(text: str) -> float:
+    """sacct's TotalCPU ([D-][HH:]MM:SS[.mmm]) in seconds."""
+    days, _, rest = text.rpartition("-")
+    parts = [float(p) for p in rest.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0.0)
+    return (float(days) if days else 0.0) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
 
 
 def peak_concurrency(intervals: list[tuple[float, float]]) -> int:
@@ -127,7 +140,7 @@ def run_workflow(work: Path, cfg: list[str], partition: str, timeout: float) -> 
     r0 = [(r["start"], r["end"]) for r in rows if r["name"].startswith("subrun_chain.") and r["state"] == "COMPLETED"]
     return {"makespan": wall, "sbatch": len(calls), "peak_r0": peak_concurrency(r0), "n_r0": len(r0),
             "last_r0_submitted": max(r0_times) - t0, "cpu": ru.ru_utime + ru.ru_stime,
-            "products": products(work / "out")}
+            "jobs_cpu": sum(r["cpu"] for r in rows), "products": products(work / "out")}
 
 
 # --- the LSTOSA-style reference ------------------------------------------------------------------
@@ -225,7 +238,7 @@ def run_reference(work: Path, cfg: list[str], partition: str, mem: dict[str, int
     r0 = [(r["start"], r["end"]) for r in rows if r["name"].startswith("LST1_")]
     return {"makespan": max(r["end"] for r in rows) - t0, "sbatch": sbatch, "peak_r0": peak_concurrency(r0),
             "n_r0": len(r0), "last_r0_submitted": last_submit, "cpu": float("nan"),
-            "products": products(work / "out")}
+            "jobs_cpu": sum(r["cpu"] for r in rows), "products": products(work / "out")}
 
 
 def products(out: Path) -> set[str]:
@@ -264,10 +277,11 @@ def side_by_side(args) -> int:
     ideal = math.ceil(n / cpus) * args.sleep
     ref = results["reference"]["makespan"]
     print(f"{'variant':<10} {'makespan s':>10} {'ideal s':>8} {'vs ref':>7} {'sbatch':>7} {'peak r0':>8} "
-          f"{'r0 jobs':>8} {'last r0 sub. s':>14} {'Snakemake CPU s':>15}")
+          f"{'r0 jobs':>8} {'last r0 sub. s':>14} {'Snakemake CPU s':>15} {'jobs CPU s':>10}")
     for v, r in results.items():
         print(f"{v:<10} {r['makespan']:>10.1f} {ideal:>8.0f} {r['makespan'] / ref:>7.2f} {r['sbatch']:>7} "
-              f"{r['peak_r0']:>8} {r['n_r0']:>8} {r['last_r0_submitted']:>14.1f} {r['cpu']:>15.1f}")
+              f"{r['peak_r0']:>8} {r['n_r0']:>8} {r['last_r0_submitted']:>14.1f} {r['cpu']:>15.1f} "
+              f"{r['jobs_cpu']:>10.1f}")
     same = results["reference"]["products"] == results["workflow"]["products"]
     print(f"same DL1/DL2 products: {same} ({len(results['workflow']['products'])} files)")
     if args.json:
@@ -288,16 +302,16 @@ def dry_submit(args) -> int:
     runs = [250] * (n // 250) + ([n % 250] if n % 250 else [])
     cfg = night(work, runs, 0)
     base = [str(SNAKEMAKE), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
-    cal = [t for t in subprocess.run([*base, "-n", "--cores", "1", "--config", *cfg], capture_output=True,
-                                     text=True, check=True).stdout.split() if "PixelCalibration" in t]
-    subprocess.run([*base, "--cores", "2", "--config", *cfg, "--", *sorted({c.rstrip(",") for c in cal})]
-                   if cal else ["true"], check=True, capture_output=True)
+    dry = subprocess.run([*base, "-n", "--cores", "1", "--config", *cfg], capture_output=True, text=True, check=True)
+    cal = [o for j in parse_dry_run(dry.stdout + dry.stderr)
+           if j.rule in ("drs4_pedestal", "time_calibration", "charge_calibration") for o in j.outputs]
+    subprocess.run([*base, "--cores", "2", "--config", *cfg, "--", *cal], check=True, capture_output=True)
     fake = work / "fakebin"
     fake.mkdir()
     calls = fake / "calls.log"
     # fake sbatch: records the call, answers a new job ID; fake squeue: every recorded job RUNNING
-    (fake / "sbatch").write_text(f'#!/bin/sh\ncat >/dev/null 2>&1 </dev/null\nflock {calls} sh -c \'n=$(wc -l < {calls}); '
-                                 f'echo "$(date +%s.%N) $n $*" | sed "s/ --wrap.*//" >> {calls}; echo $n\'\n')
+    (fake / "sbatch").write_text(f'#!/bin/sh\nexec flock {calls} sh -c \'n=$(wc -l < "$0"); '
+                                 f'echo "$(date +%s.%N) $n $*" | sed "s/ --wrap.*//" >> "$0"; echo $n\' {calls} "$@"\n')
     (fake / "squeue").write_text(f'#!/bin/sh\nawk \'{{print $2"|RUNNING"}}\' {calls}\n')
     for f in ("sbatch", "squeue"):
         (fake / f).chmod(0o755)

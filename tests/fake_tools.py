@@ -103,3 +103,21 @@ def run_with_timeout(cmd, timeout: float, **kw) -> subprocess.CompletedProcess:
         out, _ = proc.communicate()
         raise AssertionError(f"timed out after {timeout} s: {cmd}\n{out[-3000:]}") from None
     return subprocess.CompletedProcess(cmd, proc.returncode, out, None)
+
+
+def cron_env() -> dict:
+    """What cron gives a job: next to nothing."""
+    return {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "SHELL": "/bin/sh"}
+
+
+def children(pid: int) -> list[int]:
+    """PIDs of the direct children of PID (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out

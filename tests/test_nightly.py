@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
+from fake_tools import PROJECT, children, cron_env, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
 from lstosa_snake.nightly import NightLock
 
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
@@ -36,25 +36,10 @@ def toy(tmp_path):
     return {"data": data, "tools": tools, "args": args, "rdir": data / RDIR, "tmp": tmp_path}
 
 
-def cron_env():
-    """What cron gives a job: next to nothing."""
-    return {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "SHELL": "/bin/sh"}
-
 
 def nightly(toy, *extra, timeout=240):
     return run_with_timeout([str(NIGHTLY), *toy["args"], *extra], timeout, cwd="/", env=cron_env())
 
-
-def children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
 
 
 def wait_for(predicate, timeout, what):

@@ -1,11 +1,12 @@
 """The synthetic night through the SLURM profile on the real cluster, with the real tools.
 
 Its DL1/DL2 products must be identical in content to the local run's (``local_night``); every job
-runs within the memory it asks for (the test cluster kills a job above its request); every sub-run's
-jobs are SLURM jobs of their own, named after the rule, run and sub-run.
+runs within the memory it asks for (the test cluster kills a job above its request); each sub-run's
+chain is a SLURM job of its own, named after its run and sub-run. And the faulty night through SLURM.
 """
 
 import json
+import os
 import re
 import subprocess
 
@@ -62,3 +63,49 @@ def test_slurm_night_matches_local(local_night, slurm_cluster, sbatch_spy, tmp_p
     assert not re.search(r"FAILED|OUT_OF_MEMORY", res.output), "a job failed (e.g. killed above its memory request)"
     finished = out_root / "running_analysis" / DATE / PROD / "NightFinished.txt"
     assert finished.read_text().startswith("night 2020-01-27 closed")
+
+
+# --- the faulty night through SLURM: corrupted sub-runs fail alone -------------------------------------
+
+FAULTY = dict(data_runs=1, subruns=4, events_per_subrun=60, drs4_events=500, cali_events=600, first_run=2001)
+
+
+def test_faulty_night_on_slurm_bad_subruns_fail_alone(slurm_cluster, models_dir, tmp_path):
+    """The real tools through lstosa-nightly --profile profiles/slurm on a night with a truncated and an empty
+    raw file: both sub-runs fail alone, with their one-line reasons; the good sub-runs' chains run once and
+    their products are complete; the run closes within the tolerance."""
+    from synthetic_fixtures import make_night
+
+    data = make_night(tmp_path / "data", **FAULTY)
+    r0 = data / "R0" / DATE
+    os.truncate(r0 / "LST-1.1.Run02003.0002.fits.fz", 500_000)
+    (r0 / "LST-1.2.Run02003.0003.fits.fz").write_bytes(b"")
+    cmd = [str(REPO / "scripts" / "lstosa-nightly"), "--date", "2020-01-27", "--data-root", str(data),
+           "--profile", str(REPO / "profiles" / "slurm"), "--config", f"models_dir={models_dir}",
+           "--config", "close_min_success_fraction=0.5"]
+    res = subprocess.run(cmd, cwd="/", capture_output=True, text=True, timeout=2400)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert "CLOSED" in out and "run 02003: 2 of 4 sub-runs failed (2-3)" in out, out
+    assert re.search(r"r0_to_dl1 failed for run 02003 sub-run 0002: .*LST-1\.1\.Run02003\.0002\.fits\.fz is truncated",
+                     out), out
+    assert re.search(r"r0_to_dl1 failed for run 02003 sub-run 0003: .*LST-1\.2\.Run02003\.0003\.fits\.fz is empty",
+                     out), out
+    rdir = data / "running_analysis" / DATE / PROD
+    log = "".join(p.read_text() for p in (rdir / "log").glob("nightly_*.log"))
+    ids = re.findall(r"submitted with SLURM jobid (\d+)", log)
+    rows = subprocess.run(["sacct", "-n", "-X", "-P", "-j", ",".join(ids), "-o", "JobName%60,State"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    states = {}
+    for row in rows:
+        name, state = row.split("|")
+        states.setdefault(name, []).append(state.split()[0])
+    for sub in ("0000", "0001"):
+        assert states[f"subrun_chain.Run02003.{sub}"] == ["COMPLETED"], states
+    for sub in ("0002", "0003"):
+        assert states[f"subrun_chain.Run02003.{sub}"] == ["FAILED"] * 3, states
+    assert not any(s != "COMPLETED" for name, ss in states.items() if not name.startswith("subrun_chain.Run02003.000")
+                   for s in ss), states
+    merged = digest(data / "DL1" / DATE / PROD / "dl1_LST-1.Run02003.h5", DL1)
+    assert merged["rows"] == 2 * FAULTY["events_per_subrun"]
+    assert digest(data / "DL2" / DATE / PROD / "dl2_LST-1.Run02003.h5", DL2)["rows"] == 2 * FAULTY["events_per_subrun"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
+from fake_tools import PROJECT, children, cron_env, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
 from slurm_fixtures import SLURM_PROFILE
 
 pytestmark = pytest.mark.slurm
@@ -29,9 +29,6 @@ WIDE = ("--snakemake-args=--default-resources mem_mb=2000 runtime=60 slurm_parti
         "--lstosa-slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 "
         "--lstosa-slurm-max-status-check-seconds 5 --latency-wait 5")
 
-
-def cron_env():
-    return {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "SHELL": "/bin/sh"}
 
 
 def toy(tmp_path, runs):
@@ -106,17 +103,6 @@ def test_bad_subrun_fails_alone_while_all_others_run_at_once(slurm_cluster, tmp_
     assert all(r["state"] == "COMPLETED" for r in rows if r["name"] != "subrun_chain.Run01874.0003"), rows
     assert any(r["name"] == "merge_dl1.Run01874" for r in rows)
 
-
-def children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
 
 
 def running_r0(ids: list[str]) -> list[str]:

@@ -27,11 +27,14 @@ def fail(message):
 
 if config.get("date") in (None, ""):
     fail("no night given: add --config date=YYYY-MM-DD (or YYYYMMDD)")
-try:
-    validate_config(config, BASE / "workflow" / "schemas" / "config.schema.yaml")
-    check_static_inputs(config, BASE)
-except LstosaError as exc:
-    fail(exc)
+# The main Snakemake checks the configuration once; the jobs it starts (one Snakemake each on SLURM)
+# get the same configuration and skip it: it costs every SLURM job ~0.1 s of CPU.
+if workflow.is_main_process:
+    try:
+        validate_config(config, BASE / "workflow" / "schemas" / "config.schema.yaml")
+        check_static_inputs(config, BASE)
+    except LstosaError as exc:
+        fail(exc)
 
 try:
     PATHS = night_paths(config, BASE)
