@@ -129,9 +129,10 @@ def test_scancel_mid_run_is_retried(slurm_cluster, tmp_path, sbatch_spy):
 
 
 def test_sacct_status_notices_scancel(slurm_cluster, tmp_path, sbatch_spy):
-    """With sacct polling the plugin alone never notices a scancel'ed job (sacct says 'CANCELLED by <uid>',
-    which it takes for 'still running': Snakemake waits forever). The lstosa-slurm executor reads it as
-    CANCELLED: the job is retried and the run completes."""
+    """With sacct polling the plugin 2.8.0 alone never notices a scancel'ed job (sacct says 'CANCELLED by <uid>',
+    which it takes for 'still running': Snakemake waits forever; shown by this test before the fix). The
+    lstosa-slurm executor reads it as CANCELLED (for every executor in the process: the hook replaces the
+    plugin's status parser): the job is retried and the run completes."""
     r, victim = _run_and_scancel_victim(tmp_path, sbatch_spy, 400, "--lstosa-slurm-status-command", "sacct")
     assert r.returncode == 0 and not r.timed_out, r
     rows = ledger(tmp_path, "victim")
@@ -140,16 +141,6 @@ def test_sacct_status_notices_scancel(slurm_cluster, tmp_path, sbatch_spy):
                          text=True, timeout=30).stdout.strip()
     assert out.startswith("CANCELLED by"), out
     assert len(sbatch_spy.calls()) == 2
-
-
-def test_plain_plugin_sacct_status_never_notices_scancel(slurm_cluster, tmp_path, sbatch_spy):
-    """Upstream witness (plugin 2.8.0): the same with `--executor slurm` hangs. When this starts failing,
-    the plugin got fixed and the hook in snakemake_executor_plugin_lstosa_slurm can go."""
-    r, victim = _run_and_scancel_victim(tmp_path, sbatch_spy, 75, "--executor", "slurm",
-                                        "--slurm-status-command", "sacct",
-                                        "--slurm-init-seconds-before-status-checks", "2")
-    assert r.timed_out, r
-    assert len(sbatch_spy.calls()) == 1, "never retried"
 
 
 def test_runtime_exceeded_is_retried_with_longer_limit(slurm_cluster, tmp_path, sbatch_spy):
@@ -181,7 +172,8 @@ def test_jobs_named_after_what_they_process(slurm_cluster, tmp_path, sbatch_spy)
 
 
 def test_under_requested_memory_is_killed_and_retried_with_more(slurm_cluster, tmp_path, sbatch_spy):
-    """The test cluster enforces --mem (OverMemoryKill): rule 'hog' allocates 150 MB, asks 100 MB x attempt."""
+    """The test cluster enforces --mem (OverMemoryKill): rule 'hog' allocates 300 MB, asks 300 MB x attempt;
+    the Snakemake that runs it inside the job counts too."""
     r = toy(tmp_path, "hog.txt", timeout=400, spy=sbatch_spy)
     assert r.returncode == 0 and not r.timed_out, r
     rows = ledger(tmp_path, "hog")
@@ -190,7 +182,7 @@ def test_under_requested_memory_is_killed_and_retried_with_more(slurm_cluster, t
     assert states[rows[0][2]][0] in ("OUT_OF_MEMORY", "FAILED", "CANCELLED"), states
     assert states[rows[1][2]] == ("COMPLETED", "0:0"), states
     calls = sbatch_spy.calls()
-    assert " --mem 100 " in calls[0] and " --mem 200 " in calls[1], calls
+    assert " --mem 300 " in calls[0] and " --mem 600 " in calls[1], calls
     assert (tmp_path / "hog.txt").read_text() == "hog done\n"
 
 

@@ -1,7 +1,9 @@
 """Memory requests of the workflow's rules, from measured peaks.
 
-Each rule asks SLURM (and the local scheduler) for ``ceil(peak x MARGIN)`` MB, rounded up to 250 MB,
-times the attempt number, so that a job killed for memory is retried with more. The peaks are the
+Each rule asks SLURM (and the local scheduler) for ``peak x MARGIN + JOB_OVERHEAD_MB``, rounded up
+to 250 MB, times the attempt number, so that a job killed for memory is retried with more. The
+overhead is the Snakemake process that runs the job inside its SLURM allocation (MaxRSS of a job
+with a trivial command: ~140 MB), which SLURM counts with the tool. The peaks are the
 largest ``max_rss`` (MB) of the rule's Snakemake benchmark files (the whole process tree: our runner
 plus the lstchain tool) over the demo night, ``bash scripts/demo.sh`` on 2026-12-01
 (`running_analysis/<date>/<prod>/benchmarks/`). Re-measure on a site's real nights with
@@ -22,6 +24,8 @@ from pathlib import Path
 
 #: requested memory / measured peak
 MARGIN = 1.5
+#: MB for the Snakemake process inside each SLURM job (sacct MaxRSS of trivial jobs: 129-145 MB)
+JOB_OVERHEAD_MB = 200
 #: MB, largest max_rss of the demo night's benchmark files (see the module docstring)
 PEAK_MB = {
     "drs4_pedestal": 2108,
@@ -50,7 +54,7 @@ UNMEASURED_MB = {
 
 def request_mb(rule: str, attempt: int = 1) -> int:
     if rule in PEAK_MB:
-        base = 250 * math.ceil(PEAK_MB[rule] * MARGIN / 250)
+        base = 250 * math.ceil((PEAK_MB[rule] * MARGIN + JOB_OVERHEAD_MB) / 250)
     else:
         base = UNMEASURED_MB[rule]
     return base * attempt
@@ -87,7 +91,7 @@ def under_requested(peaks: dict[str, float]) -> dict[str, tuple[float, int]]:
     for rule, peak in peaks.items():
         if rule in PEAK_MB or rule in UNMEASURED_MB:
             req = request_mb(rule)
-            if req < peak * MARGIN:
+            if req < peak * MARGIN + (JOB_OVERHEAD_MB if rule in PEAK_MB else 0):
                 out[rule] = (peak, req)
     return out
 

@@ -17,7 +17,7 @@ rule drs4_pedestal:
     resources:
         mem_mb=mem_mb("drs4_pedestal"),
         runtime=lambda wc, attempt: 30 * attempt,
-    retries: 2
+    retries: retries(2)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -45,7 +45,7 @@ rule time_calibration:
     resources:
         mem_mb=mem_mb("time_calibration"),
         runtime=lambda wc, attempt: 30 * attempt,
-    retries: 2
+    retries: retries(2)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -75,7 +75,7 @@ rule charge_calibration:
     resources:
         mem_mb=mem_mb("charge_calibration"),
         runtime=lambda wc, attempt: 30 * attempt,
-    retries: 2
+    retries: retries(2)
     conda:
         "../../envs/lstchain.yaml"
     shell:

@@ -23,7 +23,7 @@ rule merge_dl1:
     resources:
         mem_mb=mem_mb("merge_dl1"),
         runtime=lambda wc, attempt: 30 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -49,7 +49,7 @@ rule merge_dl2:
     resources:
         mem_mb=mem_mb("merge_dl2"),
         runtime=lambda wc, attempt: 30 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -75,7 +75,7 @@ rule merge_muons:
     resources:
         mem_mb=mem_mb("merge_muons"),
         runtime=lambda wc, attempt: 20 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -104,7 +104,7 @@ rule run_datacheck:
     resources:
         mem_mb=mem_mb("run_datacheck"),
         runtime=lambda wc, attempt: 30 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -135,7 +135,7 @@ rule night_datacheck:
     resources:
         mem_mb=mem_mb("night_datacheck"),
         runtime=lambda wc, attempt: 30 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:

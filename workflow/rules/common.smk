@@ -110,6 +110,13 @@ R0_STREAMS = {f"r0_{s}": PATHS.pattern("r0", stream=s) for s in (1, 2, 3, 4)}
 MAX_EVENTS = f"--max-events {int(config['max_events'])}" if config.get("max_events") else ""
 
 
+def retries(n):
+    """A rule's retries, made by the main Snakemake only: it resubmits a failed job with the next
+    attempt's resources (more memory and time). Inside a SLURM job (a sub-run's chain) a retry would
+    repeat the job in the same allocation, multiplying the attempts of a bad sub-run."""
+    return n if workflow.is_main_process else 0
+
+
 def log_path(name):
     return str(PATHS.log(name))
 

@@ -55,7 +55,7 @@ rule run_plots:
     resources:
         mem_mb=mem_mb("run_plots"),
         runtime=lambda wc, attempt: 15 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -98,7 +98,7 @@ rule calibration_plots:
     resources:
         mem_mb=mem_mb("calibration_plots"),
         runtime=lambda wc, attempt: 15 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -131,7 +131,7 @@ rule night_page:
     resources:
         mem_mb=mem_mb("night_page"),
         runtime=lambda wc, attempt: 10 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:

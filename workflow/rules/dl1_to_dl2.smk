@@ -18,7 +18,7 @@ rule dl1_to_dl2:
     resources:
         mem_mb=mem_mb("dl1_to_dl2"),
         runtime=lambda wc, attempt: 20 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:

@@ -16,7 +16,7 @@ checkpoint run_summary:
     resources:
         mem_mb=mem_mb("run_summary"),
         runtime=30,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:

@@ -24,7 +24,7 @@ rule r0_to_dl1:
     resources:
         mem_mb=mem_mb("r0_to_dl1"),
         runtime=lambda wc, attempt: 75 * attempt,  # LSTOSA: 1:15 per sub-run (~50 min on real data)
-    retries: 2
+    retries: retries(2)
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -54,7 +54,7 @@ rule dl1_datacheck:
     resources:
         mem_mb=mem_mb("dl1_datacheck"),
         runtime=lambda wc, attempt: 20 * attempt,
-    retries: 1
+    retries: retries(1)
     conda:
         "../../envs/lstchain.yaml"
     shell:
