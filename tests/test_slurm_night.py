@@ -48,15 +48,17 @@ def test_slurm_night_matches_local(local_night, slurm_cluster, sbatch_spy, tmp_p
             assert local["rows"] > 0
             assert slurm == local, f"{name} differs between the local and the SLURM run"
 
-    # One sbatch per sub-run chain (its three rules in one job, named after the sub-run) and per other
-    # job that is not a local bookkeeping rule
+    # One sbatch per sub-run chain (its three rules in one job, named after the sub-run), one for the
+    # calibration, one per other job that is not a local bookkeeping rule
     calls = sbatch_spy.calls()
     n_jobs = int(res.output.split("Job stats:")[1].split("total")[1].split()[0])
     local = sum(res.output.count(f"localrule {r}:") for r in ("all", "run_summary_ecsv", "run_plots", "close_night",
                                                               "night_page", "publish_datacheck"))
     subruns = [f"{r['run']:05d}.{s:04d}" for r in plan["runs"] if r["run_type"] == "DATA"
                for s in range(r["n_subruns"]) if f"{r['run']:05d}.{s:04d}" != "02004.0001"]
-    assert len(calls) == n_jobs - local - 2 * len(subruns), (len(calls), n_jobs, local)
+    # each chain's 3 jobs and the calibration's 3 jobs go out as one sbatch each
+    assert len(calls) == n_jobs - local - 2 * len(subruns) - 2, (len(calls), n_jobs, local)
+    assert sum("--job-name calibration.Run" in c for c in calls) == 1
     for sub in subruns:
         run, subrun = sub.split(".")
         assert sum(f"--job-name subrun_chain.Run{run}.{subrun}" in c for c in calls) == 1, sub
@@ -108,4 +110,7 @@ def test_faulty_night_on_slurm_bad_subruns_fail_alone(slurm_cluster, models_dir,
                    for s in ss), states
     merged = digest(data / "DL1" / DATE / PROD / "dl1_LST-1.Run02003.h5", DL1)
     assert merged["rows"] == 2 * FAULTY["events_per_subrun"]
-    assert digest(data / "DL2" / DATE / PROD / "dl2_LST-1.Run02003.h5", DL2)["rows"] == 2 * FAULTY["events_per_subrun"]
+    # DL2 keeps the events that pass the quality cuts: the merged file holds exactly the good sub-runs' DL2 rows
+    dl2 = data / "DL2" / DATE / PROD
+    per_subrun = [digest(dl2 / f"dl2_LST-1.Run02003.{s}.h5", DL2)["rows"] for s in ("0000", "0001")]
+    assert 0 < sum(per_subrun) == digest(dl2 / "dl2_LST-1.Run02003.h5", DL2)["rows"] <= merged["rows"]

@@ -1,7 +1,7 @@
 """Snakemake executor ``lstosa-slurm``: the SLURM executor plugin (2.8.0) tuned for a night of sub-runs.
 
 Used by ``profiles/slurm`` (``executor: lstosa-slurm``). Everything the SLURM plugin does (sbatch
-submission, resources, partitions, accounts, cancellation, logs) is inherited; four things differ,
+submission, resources, partitions, accounts, cancellation, logs) is inherited; these things differ,
 each because it cost a real night time or clarity (measured in docs/performance.md):
 
 * **Readable job names.** The plugin names every job after the Snakemake run's UUID, so ``squeue``
@@ -17,6 +17,10 @@ each because it cost a real night time or clarity (measured in docs/performance.
   which starts Snakemake a second time to run the job. A single-task job needs neither the second
   start nor the step: the batch script runs the job itself (``--executor local`` inside the
   allocation). ``--lstosa-slurm-jobstep`` restores the plugin's way (MPI or multi-task jobs).
+* **Groups run serially.** A group job (profiles/slurm: a sub-run's chain) asks for the CPUs of its
+  widest job, the largest memory request and the sum of the runtimes, and its jobs run one after
+  another (Snakemake would size it for its jobs side by side). A failed submission of a group job
+  is reported (the plugin's own error path reads ``job.rule``, which a group has not, and hangs).
 """
 
 import re
@@ -114,8 +118,8 @@ class Executor(_SlurmExecutor):
     def additional_general_args(self):
         if not getattr(_direct, "on", False):
             return super().additional_general_args()
-        # Inside the allocation this Snakemake runs the one job itself (no srun, no second start).
-        # Group jobs, array tasks and MPI jobs keep the plugin's jobstep executor.
+        # Inside the allocation this Snakemake runs the job (or the group's jobs, one after another)
+        # itself: no srun, no second start. Array tasks and MPI jobs keep the plugin's jobstep executor.
         return "--executor local --jobs 1"
 
     async def check_active_jobs(self, active_jobs):
