@@ -134,10 +134,14 @@ def test_rerun_is_a_noop(local_night):
 
 
 def test_memory_requests_cover_this_nights_measured_peaks(local_night):
-    """Each rule asks for at least its peak on this run's real-tool night x MARGIN (lstosa_snake.resources)."""
-    from lstosa_snake.resources import MARGIN, measured_peaks, request_mb, under_requested
+    """Each rule's request covers its peak on this run's real-tool night with at least 20 % to spare (plus the
+    job's Snakemake). The requests are peak x 1.5 (lstosa_snake.resources); a rule whose fresh peak eats more
+    than that has outgrown its recorded peak. (Peaks vary by 5-25 % between runs: an exact x 1.5 check fails
+    by chance.)"""
+    from lstosa_snake.resources import measured_peaks, request_mb, under_requested
+    MARGIN = 1.2
     peaks = measured_peaks([local_night.data_root / "running_analysis"])
     for rule in ("drs4_pedestal", "charge_calibration", "time_calibration", "r0_to_dl1", "dl1_datacheck",
                  "dl1_to_dl2", "merge_dl1", "merge_dl2", "run_datacheck", "night_datacheck"):
         assert peaks.get(rule, 0) > 50, f"no benchmark peak for {rule}: {peaks}"
-    assert under_requested(peaks) == {}, {r: (p, request_mb(r), p * MARGIN) for r, p in peaks.items()}
+    assert under_requested(peaks, margin=MARGIN) == {}, {r: (p, request_mb(r), p * MARGIN) for r, p in peaks.items()}

@@ -32,7 +32,7 @@ PEAK_MB = {
     "drs4_pedestal": 2628,  # measured inside a SLURM job of the tests; locally 2108
     "time_calibration": 872,
     "charge_calibration": 759,
-    "r0_to_dl1": 1957,
+    "r0_to_dl1": 2047,  # the test-suite's real-tool night; demo night: 1957
     "dl1_datacheck": 1480,
     "dl1_to_dl2": 430,
     "merge_dl1": 400,
@@ -86,13 +86,15 @@ def measured_peaks(dirs) -> dict[str, float]:
     return peaks
 
 
-def under_requested(peaks: dict[str, float]) -> dict[str, tuple[float, int]]:
-    """Rules whose attempt-1 request is below their measured peak x MARGIN: {rule: (peak, request)}."""
+def under_requested(peaks: dict[str, float], margin: float = MARGIN) -> dict[str, tuple[float, int]]:
+    """Rules whose attempt-1 request is below their measured peak x margin (+ the job's Snakemake):
+    {rule: (peak, request)}. With the default MARGIN: where PEAK_MB should be raised. The tests use a
+    smaller margin: the same rule's peak varies by some 5-25 % from run to run."""
     out = {}
     for rule, peak in peaks.items():
         if rule in PEAK_MB or rule in UNMEASURED_MB:
             req = request_mb(rule)
-            if req < peak * MARGIN + (JOB_OVERHEAD_MB if rule in PEAK_MB else 0):
+            if req < peak * margin + (JOB_OVERHEAD_MB if rule in PEAK_MB else 0):
                 out[rule] = (peak, req)
     return out
 
