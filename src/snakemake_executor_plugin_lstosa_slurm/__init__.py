@@ -192,8 +192,9 @@ _original = {
     "sacct": _slurm.query_job_status_sacct,
     "query": _slurm.query_job_status,
 }
-# The plugin calls these module-level functions by name; each hook only acts for executors of this
-# plugin (by run UUID) and hands everything else to the original.
+# The plugin calls these module-level functions by name. The submit and status-command hooks act only
+# for executors of this plugin (by run UUID) and hand everything else to the original; the status
+# parser's "CANCELLED by <uid>" reading applies to every SLURM executor in the process.
 _slurm.get_submit_command = _submit_command
 _slurm.query_job_status_squeue = _squeue_command
 _slurm.query_job_status_sacct = _sacct_command
