@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from shlex import quote
 
-from lstosa_snake.nightsummary import NightSummary, Run, TimeReference, write_night_summary_text
+from lstosa_snake.nightsummary import NightSummary, Run, TimeReference
+from lstosa_snake.summary_writer import write_night_summary_text
 
 PROJECT = Path(__file__).resolve().parents[1]
 FAKE = PROJECT / "tests" / "data" / "fake_tools" / "fake_lst_tool.py"

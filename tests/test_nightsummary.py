@@ -13,8 +13,8 @@ from lstosa_snake.nightsummary import (
     parse_run_summary_ecsv,
     read_night_summary,
     scan_raw_files,
-    write_night_summary_text,
 )
+from lstosa_snake.summary_writer import write_night_summary_text
 
 SEED = "01874  194 DATA  2020-01-27 20:44:13 0003 1580157904186709543 5186709300 0003 1580157904186709543 5186708700"
 NIGHT = dt.date(2020, 1, 27)

@@ -9,7 +9,8 @@ import datetime as dt
 from pathlib import Path
 
 from .dates import compact
-from .nightsummary import NightSummary, Run, TimeReference, write_night_summary_text
+from .nightsummary import NightSummary, Run, TimeReference
+from .summary_writer import write_night_summary_text
 
 SEED_SUBRUNS = (194, 225, 74, 210, 180, 198, 221, 219)  # 1,521 sub-runs
 

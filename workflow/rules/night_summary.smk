@@ -41,4 +41,4 @@ rule run_summary_ecsv:
         python=PY,
         date=DATE,
     shell:
-        "{params.python} -m lstosa_snake.nightsummary --to-ecsv {input:q} --date {params.date} --output {output:q} 2> {log:q}"
+        "{params.python} -m lstosa_snake.summary_writer --to-ecsv {input:q} --date {params.date} --output {output:q} 2> {log:q}"
