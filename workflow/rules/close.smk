@@ -166,7 +166,10 @@ rule close_night:
         runtime=10,
     conda:
         "../../envs/lstchain.yaml"
+    # then the product manifest a closed night is checked against (lstosa_snake.integrity)
     shell:
         "{params.tools}/python -m lstosa_snake.report close --base {params.base:q} --config-json {params.config_args}"
         " --report {output.report:q} --finished {output.finished:q} > {log:q} 2>&1"
+        " && {params.tools}/python -m lstosa_snake.integrity write --base {params.base:q}"
+        " --config-json {params.config_args} >> {log:q} 2>&1"
 
