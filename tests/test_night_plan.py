@@ -128,7 +128,7 @@ def test_missing_summary_and_override(tmp_path):
         plan_night(config(tmp_path), tmp_path)
     other = tmp_path / "elsewhere.txt"
     other.write_text("01874 1 DATA 2020-01-30 20:00:00 nan nan nan nan nan nan\n")
-    with pytest.raises(NightSummaryError, match="elsewhere.txt:1: run 01874 starts on 2020-01-30"):
+    with pytest.raises(NightSummaryError, match="elsewhere.txt:1: no usable run line: run 01874: starts on 2020-01-30"):
         plan_night(config(tmp_path, night_summary=str(other)), tmp_path)
 
 

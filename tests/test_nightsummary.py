@@ -79,16 +79,41 @@ def test_after_midnight_run_belongs_to_the_night():
         ("01874 5 DATA 2020-02-27 20:44:13 nan nan nan nan nan nan", 1, "not in the night of 2020-01-27"),
         ("01874 5 DATA 2020-01-27 25:44:13 nan nan nan nan nan nan", 1, "run start"),
         ("01874 5 DATA 2020-01-27 20:44:13 0003 12x 5 nan nan nan", 1, "Dragon UCTS time"),
-        (SEED + "\n" + SEED, 2, "duplicate run id 01874 (first on line 1)"),
+        ("01874 5 EDATA 2020-01-27 20:44:13 nan nan nan nan nan nan", 1, "marks the run as bad"),
     ],
 )
 def test_bad_text_names_file_and_line(text, line, words):
+    """A summary without one usable run line is refused, naming the (first) bad line."""
     with pytest.raises(NightSummaryError) as err:
         parse_night_summary_text(text, "NightSummary_20200127.txt", NIGHT)
     msg = str(err.value)
     assert words in msg
     assert msg.startswith("NightSummary_20200127.txt" + (f":{line}:" if line else ":"))
     assert "\n" not in msg
+
+
+BAD_ROWS = [
+    ("01875 5 DATA 2020-02-27 20:44:13 nan nan nan nan nan nan", 1875, "not in the night of 2020-01-27"),
+    ("01876 5 PEDESTAL 2020-01-27 21:44:13 nan nan nan nan nan nan", 1876, "unknown run type 'PEDESTAL'"),
+    ("01877 1 ERROR 2020-01-27 21:50:13 -1 -1 -1 -1 -1 -1", 1877, "ERROR marks the run as bad"),
+    ("01878 x3 DATA 2020-01-27 21:55:13 nan nan nan nan nan nan", 1878, "whole number, got 'x3'"),
+    ("01879 5 DATA 2020-01-27", 1879, "expected 11 fields"),
+    ("run80 5 DATA 2020-01-27 22:44:13 nan nan nan nan nan nan", None, "run id must be a whole number"),
+    (SEED.replace(" 194 ", "   7 "), 1874, "duplicate run id (first on line 1)"),
+]
+
+
+def test_bad_rows_are_skipped_and_reported(caplog):
+    """One bad row does not stop the night: it is left out, with file, line, run and reason."""
+    text = SEED + "\n" + "\n".join(row for row, _, _ in BAD_ROWS) + "\n01881 9 DATA 2020-01-27 23:44:13 nan nan nan nan nan nan\n"
+    s = parse_night_summary_text(text, "NightSummary_20200127.txt", NIGHT)
+    assert [(r.run_id, r.n_subruns) for r in s.runs] == [(1874, 194), (1881, 9)]
+    assert [(k.line, k.run_id) for k in s.skipped] == [(i + 2, run) for i, (_, run, _) in enumerate(BAD_ROWS)]
+    for k, (_, _, words) in zip(s.skipped, BAD_ROWS):
+        assert words in k.reason, k
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "NightSummary_20200127.txt:2: run 01875: starts on 2020-02-27, which is not in the night of 2020-01-27; row skipped" in warnings
+    assert len(warnings) == len(BAD_ROWS)
 
 
 ECSV = """\
@@ -135,8 +160,12 @@ def test_run_summary_ecsv_errors():
     with pytest.raises(NightSummaryError, match="RunSummary is for night 2020-01-27, not 2020-01-28"):
         parse_run_summary_ecsv(ECSV, "r.ecsv", dt.date(2020, 1, 28))
     bad = ECSV.replace("1874,194,DATA", "1874,-5,DATA")
-    with pytest.raises(NightSummaryError, match=r"r\.ecsv:24: number of sub-runs"):
-        parse_run_summary_ecsv(bad, "r.ecsv", NIGHT)
+    s = parse_run_summary_ecsv(bad, "r.ecsv", NIGHT)
+    assert [r.run_id for r in s.runs] == [1872, 1873]
+    assert s.skipped[0].line == 24 and "number of sub-runs must be between 1 and" in s.skipped[0].reason
+    only_bad = "\n".join(ECSV.splitlines()[:21] + ["1874,-5,DATA" + ECSV.splitlines()[-1][12:]]) + "\n"
+    with pytest.raises(NightSummaryError, match=r"r\.ecsv:22: no usable run line: run 01874: number of sub-runs"):
+        parse_run_summary_ecsv(only_bad, "r.ecsv", NIGHT)
     with pytest.raises(NightSummaryError, match="not an ECSV"):
         parse_run_summary_ecsv("run_id,n\n1,2\n", "r.ecsv", NIGHT)
 

@@ -18,7 +18,6 @@ starting with ``#`` are skipped in the text format; Windows line endings are acc
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import logging
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dates import compact
+from .ecsv import EcsvTable, read_ecsv
 from .errors import NightSummaryError
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,8 @@ class NightSummary:
     runs: tuple[Run, ...]
     path: str = ""
     fmt: str = ""
+    #: rows left out (bad values, bad runs, another night), reported by status, report and page
+    skipped: tuple[SkippedRow, ...] = ()
 
     def by_type(self, run_type: str) -> list[Run]:
         return [r for r in self.runs if r.run_type == run_type]
@@ -105,168 +107,278 @@ class NightSummary:
         return sum(r.n_subruns for r in self.runs)
 
 
-# --------------------------------------------------------------------------- text format
+# --------------------------------------------------------------------------- rows
+
+
+class RowError(ValueError):
+    """A problem of one summary row: the row is skipped and reported, the night goes on."""
+
+    def __init__(self, message: str, run_id: int | None = None):
+        super().__init__(message)
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row left out of the night, with the file's line number and why."""
+
+    line: int
+    run_id: int | None
+    reason: str
+
+    def describe(self, path: str) -> str:
+        run = f"run {self.run_id:05d}: " if self.run_id is not None else ""
+        return f"{path}:{self.line}: {run}{self.reason}"
+
 
 _NAN = {"nan", "NaN", "NAN", "-1", ""}
 
 
-def _opt_int(token: str, what: str, path, line: int) -> int | None:
-    if token in _NAN:
+def _opt_int(token: str | None, what: str) -> int | None:
+    if token is None or token in _NAN:
         return None
     try:
         return int(token)
     except ValueError:
-        raise NightSummaryError(path, f"{what} must be an integer or nan, got {token!r}", line) from None
+        raise RowError(f"{what} must be an integer or nan, got {token!r}") from None
 
 
-def _check_run_date(start: dt.datetime, night: dt.date | None, path, line: int, run_id: int):
+def _check_run_date(start: dt.datetime, night: dt.date | None, run_id: int):
     """A run of night D starts on D (evening) or D+1 (after midnight UTC)."""
     if night is None:
         return
     if start.date() not in (night, night + dt.timedelta(days=1)):
-        raise NightSummaryError(
-            path,
-            f"run {run_id:05d} starts on {start.date()}, which is not in the night of {night}",
-            line,
-        )
+        raise RowError(f"starts on {start.date()}, which is not in the night of {night}", run_id)
 
 
-def _check_unique(runs: list[Run], path):
-    seen: dict[int, int | None] = {}
-    for r in runs:
-        if r.run_id in seen:
-            raise NightSummaryError(
-                path, f"duplicate run id {r.run_id:05d} (first on line {seen[r.run_id]})", r.source_line
-            )
-        seen[r.run_id] = r.source_line
+def _parse_run_id(token: str | None) -> int:
+    if token is None or not token.strip().isdigit():
+        raise RowError(f"run id must be a whole number, got {token!r}")
+    return int(token)
 
 
-def _parse_n_subruns(token: str, path, line: int) -> int:
-    if not re.fullmatch(r"[+-]?\d+", token):
-        raise NightSummaryError(path, f"number of sub-runs must be a whole number, got {token!r}", line)
+def _parse_n_subruns(token: str | None, run_id: int) -> int:
+    if token is None or not re.fullmatch(r"[+-]?\d+", token):
+        raise RowError(f"number of sub-runs must be a whole number, got {token!r}", run_id)
     n = int(token)
     if n < 1 or n > MAX_SUBRUNS:
-        raise NightSummaryError(path, f"number of sub-runs must be between 1 and {MAX_SUBRUNS}, got {n}", line)
+        raise RowError(f"number of sub-runs must be between 1 and {MAX_SUBRUNS}, got {n}", run_id)
     return n
 
 
-def _parse_run_type(token: str, path, line: int) -> str:
-    run_type = RUN_TYPES.get(token.upper())
+def _parse_run_type(token: str | None, run_id: int) -> str:
+    run_type = RUN_TYPES.get((token or "").upper())
     if run_type is None:
-        known = "DRS4, CALI (PEDCALIB), DATA, ERROR"
-        raise NightSummaryError(path, f"unknown run type {token!r} (known: {known})", line)
+        raise RowError(f"unknown run type {token!r} (processed: DRS4, CALI/PEDCALIB, DATA)", run_id)
+    if run_type == "ERROR":
+        raise RowError(f"run type {token} marks the run as bad: not processed", run_id)
     return run_type
 
 
+def _finish(path, night, runs: list[Run], skipped: list[SkippedRow], fmt: str, what: str) -> NightSummary:
+    """Drop duplicate run ids (the later row), log every skipped row, refuse a summary with no run."""
+    first_line: dict[int, int | None] = {}
+    unique = []
+    for r in runs:
+        if r.run_id in first_line:
+            skipped.append(SkippedRow(r.source_line, r.run_id, f"duplicate run id (first on line {first_line[r.run_id]})"))
+            continue
+        first_line[r.run_id] = r.source_line
+        unique.append(r)
+    skipped.sort(key=lambda s: s.line)
+    for s in skipped:
+        log.warning("%s; row skipped", s.describe(str(path)))
+    if not unique:
+        if not skipped:
+            raise NightSummaryError(path, f"{what} is empty (no run lines)")
+        first = skipped[0]
+        more = f" (and {len(skipped) - 1} more bad run lines)" if len(skipped) > 1 else ""
+        run = f"run {first.run_id:05d}: " if first.run_id is not None else ""
+        raise NightSummaryError(path, f"no usable run line: {run}{first.reason}{more}", first.line)
+    night = night or min(r.sort_key for r in unique)[0].date()
+    return NightSummary(night, tuple(unique), str(path), fmt, tuple(skipped))
+
+
+# --------------------------------------------------------------------------- text format
+
+
+def _text_row(tokens: list[str], lineno: int, night) -> Run:
+    if len(tokens) not in (5, 8, 11):
+        raise RowError(
+            f"expected 11 fields (run n_subruns type date time, Dragon and TIB module/ucts/counter), got {len(tokens)}",
+            int(tokens[0]) if tokens[0].isdigit() else None,
+        )
+    run_id = _parse_run_id(tokens[0])
+    n_subruns = _parse_n_subruns(tokens[1], run_id)
+    run_type = _parse_run_type(tokens[2], run_id)
+    try:
+        start = dt.datetime.strptime(f"{tokens[3]} {tokens[4]}", "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise RowError(f"run start must be 'YYYY-MM-DD HH:MM:SS', got {tokens[3]} {tokens[4]!r}", run_id) from None
+    _check_run_date(start, night, run_id)
+    refs = []
+    for offset, name in ((5, "Dragon"), (8, "TIB")):
+        part = tokens[offset:offset + 3]
+        if not part:
+            refs.append(TimeReference())
+            continue
+        try:
+            refs.append(TimeReference(
+                _opt_int(part[0], f"{name} module"), _opt_int(part[1], f"{name} UCTS time"),
+                _opt_int(part[2], f"{name} counter"),
+            ))
+        except RowError as exc:
+            raise RowError(str(exc), run_id) from None
+    return Run(run_id, n_subruns, run_type, start, refs[0], refs[1], lineno)
+
+
 def parse_night_summary_text(text: str, path="<text>", night: dt.date | None = None) -> NightSummary:
-    """Parse the seed NightSummary format; ``night`` checks that every run belongs to that night."""
+    """Parse the seed NightSummary format; ``night`` checks that every run belongs to that night.
+
+    A bad row is skipped with a warning and listed in ``NightSummary.skipped``.
+    """
     runs: list[Run] = []
+    skipped: list[SkippedRow] = []
     for lineno, raw in enumerate(io.StringIO(text), start=1):
         stripped = raw.strip()  # also drops a CR of Windows line endings
         if not stripped or stripped.startswith("#"):
             continue
-        tokens = stripped.split()
-        if len(tokens) not in (5, 8, 11):
-            raise NightSummaryError(
-                path,
-                f"expected 11 fields (run n_subruns type date time, Dragon and TIB module/ucts/counter), "
-                f"got {len(tokens)}",
-                lineno,
-            )
-        if not tokens[0].isdigit():
-            raise NightSummaryError(path, f"run id must be a whole number, got {tokens[0]!r}", lineno)
-        run_id = int(tokens[0])
-        n_subruns = _parse_n_subruns(tokens[1], path, lineno)
-        run_type = _parse_run_type(tokens[2], path, lineno)
         try:
-            start = dt.datetime.strptime(f"{tokens[3]} {tokens[4]}", "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            raise NightSummaryError(
-                path, f"run start must be 'YYYY-MM-DD HH:MM:SS', got {tokens[3]} {tokens[4]!r}", lineno
-            ) from None
-        _check_run_date(start, night, path, lineno, run_id)
-        refs = []
-        for offset, name in ((5, "Dragon"), (8, "TIB")):
-            part = tokens[offset:offset + 3]
-            if not part:
-                refs.append(TimeReference())
-                continue
-            refs.append(
-                TimeReference(
-                    _opt_int(part[0], f"{name} module", path, lineno),
-                    _opt_int(part[1], f"{name} UCTS time", path, lineno),
-                    _opt_int(part[2], f"{name} counter", path, lineno),
-                )
-            )
-        runs.append(Run(run_id, n_subruns, run_type, start, refs[0], refs[1], lineno))
-    if not runs:
-        raise NightSummaryError(path, "night summary is empty (no run lines)")
-    _check_unique(runs, path)
-    night = night or min(r.start for r in runs).date()
-    return NightSummary(night, tuple(runs), str(path), "text")
+            runs.append(_text_row(stripped.split(), lineno, night))
+        except RowError as exc:
+            skipped.append(SkippedRow(lineno, exc.run_id, str(exc)))
+    return _finish(path, night, runs, skipped, "text", "night summary")
 
 
-# --------------------------------------------------------------------------- RunSummary ECSV
+# --------------------------------------------------------------------------- ECSV tables
 
 _ECSV_REQUIRED = ("run_id", "n_subruns", "run_type")
+_MERGED_REQUIRED = ("date", "run_id", "run_type", "n_subruns")
+
+
+def _ecsv_start(value: str | None, run_id: int) -> dt.datetime | None:
+    """run_start: ns since 1970 (RunSummary) or ISO time (merged summary); -1 or masked: unknown."""
+    if value is None or value.strip() in _NAN:
+        return None
+    if re.fullmatch(r"-?\d+", value.strip()):
+        return dt.datetime.fromtimestamp(int(value) / 1e9, dt.timezone.utc).replace(tzinfo=None)
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise RowError(f"run_start must be ns since 1970 or an ISO time, got {value!r}", run_id) from None
+
+
+def _ecsv_row(row: dict, lineno: int, night) -> Run:
+    run_id = _parse_run_id(row.get("run_id"))
+    n_subruns = _parse_n_subruns(row.get("n_subruns"), run_id)
+    run_type = _parse_run_type(row.get("run_type"), run_id)
+    start = _ecsv_start(row.get("run_start"), run_id)
+    if start is not None:
+        _check_run_date(start, night, run_id)
+    try:
+        dragon = TimeReference(
+            _opt_int(row.get("dragon_reference_module_id"), "dragon_reference_module_id"),
+            _opt_int(row.get("dragon_reference_time"), "dragon_reference_time"),
+            _opt_int(row.get("dragon_reference_counter"), "dragon_reference_counter"),
+        )
+    except RowError as exc:
+        raise RowError(str(exc), run_id) from None
+    return Run(run_id, n_subruns, run_type, start, dragon, TimeReference(), lineno)
+
+
+def _table_night(table: EcsvTable) -> dt.date | None:
+    value = table.meta.get("date")
+    if value is None:
+        return None
+    try:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise NightSummaryError(table.path, f"meta date must be YYYY-MM-DD, got {value!r}") from None
 
 
 def parse_run_summary_ecsv(text: str, path="<ecsv>", night: dt.date | None = None) -> NightSummary:
-    """Parse lstchain's RunSummary ECSV (header lines start with ``#``; comma-delimited body).
+    """lstchain's RunSummary (one night) or LSTOSA's merged RunSummary (many nights, ``date`` column).
 
-    Read with the csv module so that Snakemake's environment needs no astropy.
+    Any delimiter ECSV allows; a bad row is skipped with a warning and listed in ``skipped``.
     """
-    lines = io.StringIO(text).read().splitlines()
-    header_end = 0
-    while header_end < len(lines) and lines[header_end].startswith("#"):
-        header_end += 1
-    if header_end == 0 or "%ECSV" not in lines[0]:
-        raise NightSummaryError(path, "not an ECSV file (no '# %ECSV' header)", 1)
-    meta_date = None
-    for i, hl in enumerate(lines[:header_end], start=1):
-        m = re.search(r"date:\s*'?(\d{4}-\d{2}-\d{2})'?", hl)
-        if m:
-            meta_date = dt.date.fromisoformat(m.group(1))
+    table = read_ecsv(text, path)
+    if "date" in table.columns and "dragon_reference_time" not in table.columns:
+        return _merged_night(table, night)
+    missing = [c for c in _ECSV_REQUIRED if c not in table.columns]
+    if missing:
+        raise NightSummaryError(path, f"RunSummary lacks columns {missing}", _column_line(text))
+    meta_date = _table_night(table)
     if night is not None and meta_date is not None and meta_date != night:
         raise NightSummaryError(path, f"RunSummary is for night {meta_date}, not {night}")
-    body = lines[header_end:]
-    reader = csv.reader(body)
-    try:
-        columns = next(reader)
-    except StopIteration:
-        raise NightSummaryError(path, "RunSummary has no column header") from None
-    missing = [c for c in _ECSV_REQUIRED if c not in columns]
+    runs, skipped = [], []
+    for lineno, row in table.rows:
+        try:
+            runs.append(_ecsv_row(row, lineno, night))
+        except RowError as exc:
+            skipped.append(SkippedRow(lineno, exc.run_id, str(exc)))
+    return _finish(path, night or meta_date, runs, skipped, "ecsv", "RunSummary")
+
+
+def _merged_night(table: EcsvTable, night: dt.date | None) -> NightSummary:
+    """The rows of one night from LSTOSA's merged_RunSummary.ecsv (all nights, one row per run)."""
+    missing = [c for c in _MERGED_REQUIRED if c not in table.columns]
     if missing:
-        raise NightSummaryError(path, f"RunSummary lacks columns {missing}", header_end + 1)
-    col = {name: i for i, name in enumerate(columns)}
-    runs: list[Run] = []
-    for offset, row in enumerate(reader, start=header_end + 2):
-        if not row or all(not c.strip() for c in row):
+        raise NightSummaryError(table.path, f"merged RunSummary lacks columns {missing}")
+    if night is None:
+        raise NightSummaryError(table.path, "a merged RunSummary holds many nights: give the night")
+    runs, skipped = [], []
+    for lineno, row in table.rows:
+        if (row.get("date") or "").strip() != night.isoformat():
             continue
-        if len(row) != len(columns):
-            raise NightSummaryError(path, f"expected {len(columns)} columns, got {len(row)}", offset)
-        get = lambda name: row[col[name]].strip() if name in col else ""  # noqa: E731
-        if not get("run_id").isdigit():
-            raise NightSummaryError(path, f"run id must be a whole number, got {get('run_id')!r}", offset)
-        run_id = int(get("run_id"))
-        n_subruns = _parse_n_subruns(get("n_subruns"), path, offset)
-        run_type = _parse_run_type(get("run_type"), path, offset)
-        start = None
-        run_start = _opt_int(get("run_start"), "run_start", path, offset)
-        if run_start is not None:
-            start = dt.datetime.fromtimestamp(run_start / 1e9, dt.timezone.utc).replace(tzinfo=None)
-            _check_run_date(start, night, path, offset, run_id)
-        dragon = TimeReference(
-            _opt_int(get("dragon_reference_module_id"), "dragon_reference_module_id", path, offset),
-            _opt_int(get("dragon_reference_time"), "dragon_reference_time", path, offset),
-            _opt_int(get("dragon_reference_counter"), "dragon_reference_counter", path, offset),
-        )
-        runs.append(Run(run_id, n_subruns, run_type, start, dragon, TimeReference(), offset))
-    if not runs:
-        raise NightSummaryError(path, "RunSummary is empty (no run rows)")
-    _check_unique(runs, path)
-    night = night or meta_date or min(r.sort_key for r in runs)[0].date()
-    return NightSummary(night, tuple(runs), str(path), "ecsv")
+        try:
+            runs.append(_ecsv_row(row, lineno, night))
+        except RowError as exc:
+            skipped.append(SkippedRow(lineno, exc.run_id, str(exc)))
+    if not runs and not skipped:
+        raise NightSummaryError(table.path, f"merged RunSummary has no run of the night {night}")
+    return _finish(table.path, night, runs, skipped, "merged", "merged RunSummary")
+
+
+def _column_line(text: str) -> int:
+    for i, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and not line.startswith("#"):
+            return i
+    return 1
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A run's source from LSTOSA's RunCatalog (``monitoring/RunCatalog/RunCatalog_YYYYMMDD.ecsv``)."""
+
+    run_id: int
+    source_name: str | None
+    source_ra: float | None
+    source_dec: float | None
+
+
+def read_run_catalog(path) -> dict[int, CatalogEntry]:
+    """Run -> source; a missing file is an empty catalog, a bad row is skipped with a warning."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NightSummaryError(path, f"cannot read RunCatalog: {exc}") from None
+    table = read_ecsv(text, path)
+    missing = [c for c in ("run_id", "source_name", "source_ra", "source_dec") if c not in table.columns]
+    if missing:
+        raise NightSummaryError(path, f"RunCatalog lacks columns {missing}", _column_line(text))
+    out = {}
+    for lineno, row in table.rows:
+        try:
+            run_id = _parse_run_id(row["run_id"])
+            ra, dec = (float(row[c]) if row[c] is not None else None for c in ("source_ra", "source_dec"))
+        except (RowError, ValueError) as exc:
+            log.warning("%s:%d: %s; RunCatalog row skipped", path, lineno, exc)
+            continue
+        out[run_id] = CatalogEntry(run_id, row["source_name"], ra, dec)
+    return out
 
 
 # --------------------------------------------------------------------------- files
@@ -290,8 +402,9 @@ def read_night_summary(path, night: dt.date | None = None) -> NightSummary:
     return parse_night_summary_text(text, path, night)
 
 
-def summary_candidates(data_root, output_root, night: dt.date) -> list[Path]:
-    """Where a night's summary is looked for, in order of preference."""
+def summary_candidates(data_root, output_root, night: dt.date, merged=None) -> list[Path]:
+    """Where a night's summary is looked for, in order of preference; LSTOSA's merged RunSummary
+    (all nights in one file) last."""
     d = compact(night)
     roots = [Path(data_root)]
     if Path(output_root) != Path(data_root):
@@ -300,14 +413,27 @@ def summary_candidates(data_root, output_root, night: dt.date) -> list[Path]:
     for root in roots:
         out.append(root / "monitoring" / "RunSummary" / f"RunSummary_{d}.ecsv")
         out.append(root / "monitoring" / "NightSummary" / f"NightSummary_{d}.txt")
+    if merged:
+        out.append(Path(merged))
     return out
 
 
-def find_night_summary(data_root, output_root, night: dt.date) -> Path | None:
-    for candidate in summary_candidates(data_root, output_root, night):
+def find_night_summary(data_root, output_root, night: dt.date, merged=None) -> Path | None:
+    for candidate in summary_candidates(data_root, output_root, night, merged):
+        if candidate == merged and not _merged_has_night(candidate, night):
+            continue
         if candidate.is_file():
             return candidate
     return None
+
+
+def _merged_has_night(path: Path, night: dt.date) -> bool:
+    """Cheap test (no parsing) whether a merged RunSummary lists the night: its rows start with the date."""
+    try:
+        with open(path) as f:
+            return any(line.startswith(night.isoformat()) for line in f)
+    except OSError:
+        return False
 
 
 _R0_NAME = re.compile(r"^LST-1\.(\d)\.Run(\d{5})\.(\d{4})\.fits\.fz$")
