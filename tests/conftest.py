@@ -1,4 +1,5 @@
-pytest_plugins = ["web_fixtures"]
+# tiers first: its require_or_skip is what the fixtures below call when a component is missing
+pytest_plugins = ["tiers", "pytester", "web_fixtures"]
 pytest_plugins = [*pytest_plugins, "slurm_fixtures"]
 pytest_plugins = [*pytest_plugins, "synthetic_fixtures"]
 pytest_plugins = [*pytest_plugins, "e2e_fixtures"]

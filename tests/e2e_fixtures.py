@@ -17,6 +17,7 @@ import pytest
 
 from slurm_fixtures import REPO, clean_env, run_snakemake
 from synthetic_fixtures import LST_BIN, make_night, run_tool
+from tiers import require_or_skip
 
 E2E_NIGHT = dict(data_runs=2, subruns=2, events_per_subrun=120, drs4_events=500, cali_events=600, first_run=2001)
 EXCLUDED = "02004.0001"  # excluded by configuration: the run closes with one sub-run
@@ -46,7 +47,7 @@ def across_workers(tmp_path_factory, name: str):
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
     if not (LST_BIN / "lstosa-make-models").exists():
-        pytest.skip("tools environment missing (run scripts/setup.sh)")
+        require_or_skip(f"lstchain tools not installed in {LST_BIN} (run scripts/setup.sh)", tier="tools")
     with across_workers(tmp_path_factory, "models"):  # one training at a time into the cache
         run_tool([str(LST_BIN / "lstosa-make-models"), "--output-dir", MODELS_CACHE,
                   "--config", REPO / "config" / "lstchain" / "lstchain_config.json"])
@@ -81,7 +82,7 @@ def local_night(models_dir, tmp_path_factory) -> ProcessedNight:
     """The synthetic night generated and processed locally (2 cores) once per test session,
     Snakemake's state in its own directory; shared by all workers (see across_workers)."""
     if not (LST_BIN / "lstosa-make-night").exists():
-        pytest.skip("tools environment missing (run scripts/setup.sh)")
+        require_or_skip(f"lstchain tools not installed in {LST_BIN} (run scripts/setup.sh)", tier="tools")
     with across_workers(tmp_path_factory, "local_night") as shared:
         done = shared / "done.json"
         data, work = shared / "e2e" / "data", shared / "e2e_work"

@@ -3,7 +3,8 @@
 Registered from tests/conftest.py via ``pytest_plugins``.
 
 * ``slurm_cluster`` (session): reuses a running cluster, else runs ``tests/infra/slurm.sh install``
-  and ``start`` (root only; skips with the reason otherwise) and stops the daemons at the end of the
+  and ``start`` (root only; otherwise skips with the reason, or fails under ``LSTOSA_REQUIRE_ALL=1``:
+  tests/tiers.py) and stops the daemons at the end of the
   session only if it started them (``LSTOSA_SLURM_KEEP=1`` keeps them running for the next session).
 * ``run_snakemake(...)``: every Snakemake process of the test-suite runs through it. It runs in its
   own process group with a timeout; on timeout the group gets SIGTERM, then SIGKILL, and SLURM jobs
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tiers import require_or_skip
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM_SH = REPO / "tests" / "infra" / "slurm.sh"
@@ -162,8 +165,8 @@ def slurm_cluster():
         yield SlurmCluster(started_here=False)
         return
     if os.geteuid() != 0:
-        pytest.skip("SLURM cluster not running and not root: run 'sudo tests/infra/slurm.sh install start' "
-                    "(or 'tests/infra/slurm.sh start' as root) first")
+        require_or_skip("SLURM cluster not running and not root: run 'sudo tests/infra/slurm.sh install start' "
+                        "(or 'tests/infra/slurm.sh start' as root) first", tier="slurm")
     try:
         _slurm_sh("install", timeout=900)
         _slurm_sh("start", timeout=300)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tiers import require_or_skip
+
 from lstosa_snake.runner import tool_environment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +82,7 @@ class Night:
 
 def _need_tools():
     if not (LST_BIN / "lstchain_data_r0_to_dl1").exists():
-        pytest.skip(f"lstchain tools not installed in {LST_BIN} (run scripts/setup.sh)")
+        require_or_skip(f"lstchain tools not installed in {LST_BIN} (run scripts/setup.sh)", tier="tools")
 
 
 @pytest.fixture(scope="session")

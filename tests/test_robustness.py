@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
-from slurm_fixtures import clean_env, run_snakemake
+from slurm_fixtures import run_snakemake
+from tiers import require_or_skip
 
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
 DATE = "20200127"
@@ -66,10 +67,11 @@ def job_counts(output: str) -> dict[str, int]:
 BAD_SUMMARIES = {
     "empty": ("", None, "night summary is empty"),
     "only_comments": ("# nothing tonight\n\n", None, "night summary is empty"),
-    "malformed": (GOOD_LINE + "01873 1 CALI 2020-01-27\n", 2, "expected 11 fields"),
-    "unknown_type": (GOOD_LINE + "01873 1 PEDESTAL 2020-01-27 21:02:00 nan nan nan nan nan nan\n", 2,
+    # A bad row next to good ones is skipped with a warning (tests/test_bad_rows.py); a summary
+    # with no usable row is refused, naming the first bad line.
+    "malformed": ("01873 1 CALI 2020-01-27\n", 1, "no usable run line: run 01873: expected 11 fields"),
+    "unknown_type": ("01873 1 PEDESTAL 2020-01-27 21:02:00 nan nan nan nan nan nan\n", 1,
                      "unknown run type 'PEDESTAL'"),
-    "duplicate_run": (GOOD_LINE + GOOD_LINE.replace("DRS4", "CALI"), 2, "duplicate run id 01872 (first on line 1)"),
     "negative_subruns": (GOOD_LINE.replace("    1 DRS4", "   -3 DRS4"), 1, "between 1 and 10000, got -3"),
     "non_numeric_subruns": (GOOD_LINE.replace("    1 DRS4", "   x3 DRS4"), 1, "must be a whole number, got 'x3'"),
     "date_not_the_night": (GOOD_LINE.replace("2020-01-27", "2020-02-27"), 1,
@@ -93,9 +95,9 @@ def test_bad_night_summary_is_one_line_error(toy, case):
 
 
 def test_bad_summary_in_the_standard_place_is_refused_too(toy):
-    (toy["data"] / SUMMARY).write_text(GOOD_LINE + GOOD_LINE)
+    (toy["data"] / SUMMARY).write_text("01872 1 DRS4\n")
     error = one_error_line(dry_run(toy))
-    assert f"{toy['data'] / SUMMARY}:2: duplicate run id 01872" in error
+    assert f"{toy['data'] / SUMMARY}:1: no usable run line: run 01872: expected 11 fields" in error
 
 
 def test_summary_that_is_a_directory_or_missing(toy):
@@ -257,12 +259,12 @@ def incomplete(products: list[Path]) -> list[tuple[str, bytes]]:
 @pytest.fixture
 def small_disk(tmp_path):
     if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("needs root to mount a tmpfs")
+        require_or_skip("needs root to mount a tmpfs", tier="mount")
     mnt = tmp_path / "small disk"
     mnt.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)], capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+        require_or_skip(f"cannot mount a tmpfs here: {r.stderr.strip()}", tier="mount")
     try:
         yield mnt
     finally:
@@ -391,9 +393,9 @@ def faulty_night(tmp_path_factory, models_dir):
     from synthetic_fixtures import LST_BIN, make_night
 
     if not (LST_BIN / "lstchain_data_r0_to_dl1").exists():
-        pytest.skip("tools environment missing (run scripts/setup.sh)")
+        require_or_skip(f"lstchain tools not installed in {LST_BIN} (run scripts/setup.sh)", tier="tools")
     if os.geteuid() != 0:
-        pytest.skip("needs root for the read-only bind mount of R0")
+        require_or_skip("needs root for the read-only bind mount of R0", tier="mount")
     root = tmp_path_factory.mktemp("faulty")
     data = make_night(root / "data", **REAL_NIGHT)
     r0 = data / "R0" / DATE
@@ -404,7 +406,7 @@ def faulty_night(tmp_path_factory, models_dir):
     mount = subprocess.run(["mount", "--bind", "-o", "ro", str(data / "R0"), str(data / "R0")],
                            capture_output=True, text=True)
     if mount.returncode != 0:
-        pytest.skip(f"cannot bind-mount R0 read-only: {mount.stderr.strip()}")
+        require_or_skip(f"cannot bind-mount R0 read-only: {mount.stderr.strip()}", tier="mount")
     try:
         probe_write = subprocess.run(["touch", str(r0 / "probe")], capture_output=True, text=True)
         assert probe_write.returncode != 0 and "Read-only file system" in probe_write.stderr
@@ -505,7 +507,7 @@ def test_paths_with_spaces_and_shell_metacharacters_via_configfile(tmp_path):
     gets the exact path (the products land there) and no shell ever interprets them."""
     import yaml
 
-    data, out = tmp_path / f"da {ODD}", tmp_path / f"""out put $PATH;"'x"""
+    data, out = tmp_path / f"da {ODD}", tmp_path / """out put $PATH;"'x"""
     make_toy_night(data, runs={1874: 2})
     tools = make_tools_bin(tmp_path / "to ols $(touch pwned)")
     models = tmp_path / "mo dels;touch pwned"

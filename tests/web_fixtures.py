@@ -1,15 +1,14 @@
 """Fixtures for the web tests: a throw-away nginx WebDAV server and headless chromium.
 
 Both skip the test when the Debian package is missing (install them with
-``bash tests/infra/install_web.sh``).  With ``LSTOSA_REQUIRE_WEB=1`` (meant for CI,
-after running that script) a missing package is an error instead, so a broken
-install step cannot pass as skipped tests.
+``bash tests/infra/install_web.sh``).  With ``LSTOSA_REQUIRE_ALL=1`` (set by scripts/test.sh)
+or ``LSTOSA_REQUIRE_WEB=1`` a missing package fails the test instead (tests/tiers.py), so a
+broken install step cannot pass as skipped tests.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from tiers import require_or_skip
 
 _INFRA = Path(__file__).parent / "infra"
 
@@ -36,10 +37,7 @@ nginx_infra = _load_nginx_module()
 
 
 def _missing(what: str):
-    msg = f"{what} not installed (run: bash tests/infra/install_web.sh)"
-    if os.environ.get("LSTOSA_REQUIRE_WEB", "") not in ("", "0"):
-        pytest.fail(msg)
-    pytest.skip(msg)
+    require_or_skip(f"{what} not installed (run: bash tests/infra/install_web.sh)", tier="web")
 
 
 @pytest.fixture(scope="session")
