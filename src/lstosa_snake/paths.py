@@ -107,6 +107,11 @@ class NightPaths:
     def time_calibration(self, run, night: dt.date | None = None) -> Path:
         return self._catA("drs4_time_sampling_from_FF", night) / f"time_calibration.Run{int(run):05d}.0000.h5"
 
+    def catA_lookup_dir(self, kind: str) -> Path:
+        """Cat-A directory of files made by the calibration team and looked up (LSTOSA's "pro"
+        time calibration and F-factor systematics): read from data_root, never written."""
+        return self.data_root / "monitoring" / "PixelCalibration" / "Cat-A" / kind
+
     # ------------------------------------------------------------ products
     @property
     def dl1_dir(self) -> Path:
