@@ -52,7 +52,8 @@ def night(tmp_path_factory):
     bench = p.running_dir / "benchmarks" / "r0_to_dl1"
     bench.mkdir(parents=True)
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    for s, (wall, cpu) in enumerate([(10.5, 9.0), (20.0, 18.5)]):
+    # 10.1 + 20.2 is 30.299999999999997 in floating point: the status must show 30.3
+    for s, (wall, cpu) in enumerate([(10.1, 9.0), (20.2, 18.5)]):
         (bench / f"r0_to_dl1.Run01874.{s:04d}.tsv").write_text(header + f"{wall}\t0:00:10\t1\t1\t1\t1\t0\t0\t90\t{cpu}\n")
     return config, p
 
@@ -67,15 +68,17 @@ def test_status_numbers_match_the_files(night):
     st = night_status(config, PROJECT)
     assert st["date"] == "2020-01-27" and st["closed"] is False
     seqs = {s["run"]: s for s in st["sequences"]}
-    assert seqs[1873]["type"] == "CALI" and seqs[1873]["stages"]["calibration"] == pytest.approx(2 / 3)
+    # the DRS4 run has its own row; the CALI row counts the CALI run's two files (charge made, time not)
+    assert seqs[1872]["type"] == "DRS4" and seqs[1872]["stages"]["calibration"] == 1.0
+    assert seqs[1873]["type"] == "CALI" and seqs[1873]["stages"]["calibration"] == 0.5
     r74 = seqs[1874]
     assert r74["planned_subruns"] == 194
     assert r74["done"] == {"r0_to_dl1": 100, "datacheck": 50, "dl1_to_dl2": 10}
-    assert r74["stages"]["r0_to_dl1"] == pytest.approx(100 / 194)
+    assert r74["stages"]["r0_to_dl1"] == 0.5155  # 100 / 194, to four decimals
     assert r74["stages"]["merge"] == 0.0
     assert r74["failed_subruns"] == [7, 150]
     assert r74["failed_stages"] == {"7": ["dl1_to_dl2"], "150": ["r0_to_dl1"]}
-    assert r74["cpu_s"] == pytest.approx(27.5) and r74["wall_s"] == pytest.approx(30.5)
+    assert r74["cpu_s"] == 27.5 and r74["wall_s"] == 30.3
     assert r74["calibration"] == "DRS4 01872 + CALI 01873 (2020-01-27)"
     r75 = seqs[1875]
     assert r75["stages"] == {"r0_to_dl1": 1.0, "datacheck": 1.0, "dl1_to_dl2": 1.0, "merge": 1.0}
@@ -129,3 +132,48 @@ def test_bad_date_is_one_line():
     out = subprocess.run([str(PROJECT / ".venv/bin/lstosa-status"), "--date", "2020-13-40"], capture_output=True,
                          text=True, timeout=30)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "calendar date" in out.stderr
+
+
+def _floats(value):
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _floats(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _floats(v)
+
+
+def test_json_one_shape_rounded_and_a_drs4_row(night):
+    config, p = night
+    st = json.loads(json.dumps(night_status(config, PROJECT)))
+    cal_rows = [(s["type"], s["run"], s["seq"]) for s in st["sequences"] if s["type"] != "DATA"]
+    assert cal_rows == [("DRS4", 1872, 0), ("CALI", 1873, 0)]  # one calibration sequence, two runs
+    for s in st["sequences"]:  # every row: {name: {"path": str, "exists": bool}}
+        assert s["calibration_files"], s["run"]
+        for name, f in s["calibration_files"].items():
+            assert set(f) == {"path", "exists"} and isinstance(f["exists"], bool) and f["path"].endswith(".h5")
+    seqs = {s["run"]: s for s in st["sequences"]}
+    assert seqs[1872]["calibration_files"] == {"drs4_pedestal": {"path": str(p.drs4_pedestal(1872)), "exists": True}}
+    assert {k: f["exists"] for k, f in seqs[1873]["calibration_files"].items()} == {
+        "time_calibration": False, "charge_calibration": True}
+    assert {k: f["exists"] for k, f in seqs[1874]["calibration_files"].items()} == {
+        "drs4_pedestal": True, "charge_calibration": True, "time_calibration": False}
+    floats = list(_floats(st))
+    assert 30.3 in floats and 0.5155 in floats
+    assert all(round(x, 4) == x for x in floats), [x for x in floats if round(x, 4) != x]
+
+
+def test_table_names_the_parent_column_and_explains_it(night):
+    from lstosa_snake.status import format_table
+
+    config, _ = night
+    lines = format_table(night_status(config, PROJECT)).splitlines()
+    assert lines[1].split() == ["seq", "parent", "type", "run", "subruns", "r0>dl1", "datacheck", "dl1>dl2",
+                                "merged", "failed", "excluded", "no-raw", "calibration"]
+    assert lines[2].split()[:6] == ["0", "-", "DRS4", "01872", "1", "calib"] and "100%" in lines[2]
+    assert lines[3].split()[:6] == ["0", "-", "CALI", "01873", "1", "calib"] and "50%" in lines[3]
+    assert lines[4].split()[:4] == ["1", "0", "DATA", "01874"]  # parent 0: the calibration sequence
+    legend = "\n".join(lines)
+    assert "parent: the calibration sequence (seq) a DATA run uses" in legend and "no-raw = no raw files" in legend

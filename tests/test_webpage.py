@@ -209,15 +209,15 @@ def test_table_has_one_row_per_sequence(tmp_path):
     assert out == tmp_path / "20200127" / "index.html"
     p = parse(out.read_text())
     assert len(p.rows) == len(night["sequences"]) == 4
-    # Seq, Parent, Type, Run, Sub-runs, Calibration, 4 stages, Failed, Excluded, CPU, Wall
-    assert all(len(r) == 14 for r in p.rows)
+    # Seq, Parent, Type, Run, Sub-runs, Calibration, 4 stages, Failed, Excluded, No raw data, CPU, Wall
+    assert all(len(r) == 15 for r in p.rows)
     assert [r[0] for r in p.rows] == ["0", "1", "2", "3"]
     data = p.rows[2]
     assert data[1] == "1" and data[2] == "DATA" and data[4] == "194"
     assert data[5] == "DRS4 01872 + CALI 01873 (2020-01-27)"
     assert data[6:10] == ["100 %", "100 %", "99.5 %", "0 %"]
-    assert data[10] == "12–14, 40" and data[11] == "0"
-    assert data[12] == "6 h 56 min" and data[13] == "1 h 01 min"
+    assert data[10] == "12–14, 40" and data[11] == "0" and data[12] == "–"
+    assert data[13] == "6 h 56 min" and data[14] == "1 h 01 min"
     assert p.rows[0][1] == "–" and p.rows[0][7] == "–"  # no parent; stage not applicable
 
 
@@ -330,7 +330,7 @@ def build_night_dir(root: Path, night: dict, missing: tuple[str, ...] = ()) -> P
 @pytest.mark.web
 def test_browser_renders_published_night(tmp_path, nginx_dav, dav_path, chromium):
     night = sample_night()
-    src = build_night_dir(tmp_path / "20200127", night)
+    build_night_dir(tmp_path / "20200127", night)
     render_index([night], tmp_path)
     creds = Credentials(nginx_dav.user, nginx_dav.password)
     # publish the whole site the way the workflow does: index + night directory

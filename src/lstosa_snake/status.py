@@ -25,8 +25,13 @@ import sys
 from pathlib import Path
 
 from .errors import LstosaError
+from .integrity import closed_night_problems
 from .night import night_paths, plan_night
 from .opsconfig import load_config, project_dir
+from .status_format import compact_list, format_table
+
+__all__ = ["night_status", "format_table", "compact_list", "read_failures", "read_policy", "subrun_failures",
+           "POLICY_FILE", "main"]  # compact_list: lstosa-nightly imports it from here
 
 #: Written by lstosa-nightly in the night's running dir: sub-runs runs were closed without.
 POLICY_FILE = "failure_policy.json"
@@ -111,7 +116,50 @@ def benchmark_totals(running_dir: Path) -> dict[int, list[float]]:
 
 
 def _frac(n: int, d: int):
-    return None if d == 0 else n / d
+    # four decimals (0.01 %): JSON readers should not see 0.5154639175257731
+    return None if d == 0 else round(n / d, 4)
+
+
+def _seconds(value):
+    return None if value is None else round(value, 2)
+
+
+#: how the operator repairs a closed night whose products were lost (lstosa_snake.integrity)
+REPAIR_COMMAND = "lstosa-nightly --repair"
+
+#: ``state`` of the night: text shown by the table and the night page
+STATES = {
+    "open": "open",
+    "closed": "CLOSED",
+    "closed_products_missing": "CLOSED — PRODUCTS MISSING",
+}
+
+
+def repair_command(paths) -> str:
+    cmd = f"{REPAIR_COMMAND} --date {paths.night} --prod-id {paths.prod_id} --data-root {paths.data_root}"
+    if paths.output_root != paths.data_root:
+        cmd += f" --output-root {paths.output_root}"
+    return cmd
+
+
+def _entry(seq: int, parent, kind: str, run_id: int, n_subruns: int, calibration) -> dict:
+    return {
+        "seq": seq,
+        "parent": parent,
+        "type": kind,
+        "run": run_id,
+        "n_subruns": n_subruns,
+        "calibration": calibration.label if calibration else None,
+        "note": None,
+        "stages": {},
+        "failed_subruns": [],
+        "excluded_subruns": [],
+        "missing_raw_subruns": [],
+        "calibration_files": {},
+        "cpu_s": None,
+        "wall_s": None,
+        "source": None,
+    }
 
 
 def night_status(config: dict, base: Path | None = None) -> dict:
@@ -123,10 +171,15 @@ def night_status(config: dict, base: Path | None = None) -> dict:
     policy = read_policy(rdir)
     closed_without = sorted(set(config.get("failed_subruns") or []) | set(policy.get("failed_subruns") or []))
     config["failed_subruns"] = closed_without
+    closed = paths.night_finished.exists()
+    # a closed night whose final products were lost or changed must not look finished
+    missing_products = closed_night_problems(paths) if closed else []
     status = {
         "date": str(paths.night),
         "prod_id": paths.prod_id,
-        "closed": paths.night_finished.exists(),
+        "closed": closed,
+        "state": ("closed_products_missing" if missing_products else "closed") if closed else "open",
+        "calibration_only": False,
         "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "night_summary": None,
         "running_dir": str(rdir),
@@ -136,13 +189,34 @@ def night_status(config: dict, base: Path | None = None) -> dict:
         "problems": [],
         "failures": [],
         "open_runs": policy.get("open_runs", []),
+        "missing_products": missing_products,
+        "repair_command": repair_command(paths) if missing_products else None,
+        "skipped_rows": [],
+        "excluded_runs": [],
+        "missing_raw_runs": [],
+        "unused_calibrations": [],
     }
+    if missing_products:  # the repair command first: a long list of files is cut in the table
+        status["problems"].append(f"closed night with missing or changed products; repair: {status['repair_command']}")
+        status["problems"] += [f"closed night: {m}" for m in missing_products]
     try:
         plan = plan_night(config, base)
     except LstosaError as exc:
         status["problems"].append(f"no plan for the night yet: {exc}")
         return status
-    status["night_summary"] = plan.summary.path
+    summary = plan.summary
+    status["night_summary"] = summary.path
+    status["skipped_rows"] = [
+        {"file": summary.path, "line": r.line, "run": r.run_id, "reason": r.reason}
+        for r in summary.skipped
+    ]
+    excluded_runs = set(plan.excluded_runs)
+    missing_raw_runs = set(getattr(plan, "missing_raw_runs", []))
+    unused = {(c.drs4_run, c.cali_run) for c in getattr(plan, "unused_calibrations", [])}
+    status["excluded_runs"] = sorted(excluded_runs)
+    status["missing_raw_runs"] = sorted(missing_raw_runs)
+    status["unused_calibrations"] = [c.label for c in getattr(plan, "unused_calibrations", [])]
+    status["calibration_only"] = not summary.by_type("DATA") and any(s.kind != "DATA" for s in plan.sequences)
     p = paths
     dl1 = list_names(p.dl1_dir)
     datacheck = list_names(p.dl1_dir / "datacheck")
@@ -152,51 +226,75 @@ def night_status(config: dict, base: Path | None = None) -> dict:
     status["failures"] = failures
     by_subrun = subrun_failures(failures)
     bench = benchmark_totals(rdir)
+    # the calibration jobs' benchmarks live with the calibration (shared by productions)
+    for run_id, (cpu, wall) in benchmark_totals(p.calibration_running_dir).items():
+        t = bench.setdefault(run_id, [0.0, 0.0])
+        t[0] += cpu
+        t[1] += wall
     cal_names: dict[Path, set[str]] = {}
 
-    def exists(path: Path) -> bool:  # calibration files: one listing per directory
-        if path.parent not in cal_names:
-            cal_names[path.parent] = list_names(path.parent)
-        return path.name in cal_names[path.parent]
+    def file_state(files: dict[str, Path]) -> dict[str, dict]:
+        """{name: {path, exists}}: the one shape of calibration files in every row."""
+        out = {}
+        for name, path in files.items():
+            if path.parent not in cal_names:  # one listing per calibration directory
+                cal_names[path.parent] = list_names(path.parent)
+            out[name] = {"path": str(path), "exists": path.name in cal_names[path.parent]}
+        return out
+
+    def add_times(entry: dict, run_id: int) -> None:
+        if run_id in bench:
+            entry["cpu_s"], entry["wall_s"] = (_seconds(v) for v in bench[run_id])
+
+    # a DRS4 run pairs with one or more CALI runs: it gets its own row, once, before the first
+    drs4_uses: dict[int, list[bool]] = {}
+    for seq in plan.sequences:
+        if seq.kind != "DATA":
+            c = seq.calibration
+            drs4_uses.setdefault(c.drs4_run, []).append((c.drs4_run, c.cali_run) in unused)
+    drs4_done: set[int] = set()
+
+    def run_subruns(run_id: int) -> int:
+        try:
+            return summary.run(run_id).n_subruns
+        except KeyError:
+            return 1
 
     for seq in plan.sequences:
         run_id = seq.run.run_id
-        entry = {
-            "seq": seq.seq,
-            "parent": seq.parent,
-            "type": seq.kind,
-            "run": run_id,
-            "n_subruns": seq.run.n_subruns,
-            "calibration": seq.calibration.label if seq.calibration else None,
-            "stages": {},
-            "failed_subruns": [],
-            "excluded_subruns": [],
-            "missing_raw_subruns": [],
-            "cpu_s": None,
-            "wall_s": None,
-            "source": None,
-        }
+        cal = seq.calibration
         if seq.kind != "DATA":
-            cal = seq.calibration
-            files = {
-                "drs4_pedestal": p.drs4_pedestal(cal.drs4_run, cal.date),
+            rows = []
+            if cal.drs4_run not in drs4_done:
+                drs4_done.add(cal.drs4_run)
+                rows.append(("DRS4", cal.drs4_run, {"drs4_pedestal": p.drs4_pedestal(cal.drs4_run, cal.date)},
+                             all(drs4_uses[cal.drs4_run])))
+            rows.append((seq.kind, run_id, {
                 "time_calibration": p.time_calibration(cal.cali_run, cal.date),
                 "charge_calibration": p.charge_calibration(cal.cali_run, cal.date),
-            }
-            done = {k: exists(v) for k, v in files.items()}
-            entry["stages"] = {"calibration": sum(done.values()) / len(done)}
-            entry["calibration_files"] = {k: {"path": str(v), "exists": done[k]} for k, v in files.items()}
-            times = [bench[r] for r in (cal.drs4_run, cal.cali_run) if r in bench]
-            if times:
-                entry["cpu_s"] = sum(t[0] for t in times)
-                entry["wall_s"] = sum(t[1] for t in times)
-            entry["failures"] = [f for f in failures if f["run"] in (cal.drs4_run, cal.cali_run)]
-            status["sequences"].append(entry)
+            }, (cal.drs4_run, cal.cali_run) in unused))
+            for kind, rid, files, is_unused in rows:
+                entry = _entry(seq.seq, None, kind, rid, run_subruns(rid), cal)
+                entry["calibration_files"] = file_state(files)
+                done = [f["exists"] for f in entry["calibration_files"].values()]
+                entry["stages"] = {"calibration": None if is_unused else _frac(sum(done), len(done))}
+                if is_unused:  # serves no DATA run tonight: not produced, not a problem
+                    entry["note"] = "unused"
+                entry["unused"] = is_unused
+                entry["failures"] = [f for f in failures if f["run"] == rid]
+                add_times(entry, rid)
+                status["sequences"].append(entry)
             continue
+        entry = _entry(seq.seq, seq.parent, seq.kind, run_id, seq.run.n_subruns, cal)
         rp = plan.runs.get(run_id)
+        entry["processed"] = rp is not None
+        entry["excluded_run"] = run_id in excluded_runs
+        entry["missing_raw_run"] = run_id in missing_raw_runs
         if rp is None:
-            entry["excluded_run"] = True
+            # "excluded" only for what the configuration leaves out; no raw file at all is data loss
+            entry["note"] = "missing raw data" if entry["missing_raw_run"] else "excluded"
             entry["stages"] = {k: None for k in (*SUBRUN_STAGES, "merge")}
+            entry["failures"] = [f for f in failures if f["run"] == run_id]
             status["sequences"].append(entry)
             continue
         r = rp.run
@@ -213,7 +311,7 @@ def night_status(config: dict, base: Path | None = None) -> dict:
             "datacheck_pdf": f"datacheck_dl1_LST-1.Run{r}.pdf" in datacheck,
         }
         entry["stages"] = {k: _frac(v, len(planned)) for k, v in counts.items()}
-        entry["stages"]["merge"] = sum(merged.values()) / len(merged)
+        entry["stages"]["merge"] = _frac(sum(merged.values()), len(merged))
         failed = dict(by_subrun.get(run_id, {}))
         for s in rp.failed:
             failed.setdefault(s, [])
@@ -226,11 +324,10 @@ def night_status(config: dict, base: Path | None = None) -> dict:
             closed_without=list(rp.failed),
             excluded_subruns=list(rp.excluded),
             missing_raw_subruns=list(rp.missing_raw),
-            calibration_files={k: str(v) for k, v in plan.calibration_files(run_id).items()},
+            calibration_files=file_state(plan.calibration_files(run_id)),
             failures=[f for f in failures if f["run"] == run_id],
         )
-        if run_id in bench:
-            entry["cpu_s"], entry["wall_s"] = bench[run_id]
+        add_times(entry, run_id)
         status["sequences"].append(entry)
     for f in failures:
         where = f"run {f['run']:05d}" if f["run"] is not None else "night"
@@ -240,64 +337,6 @@ def night_status(config: dict, base: Path | None = None) -> dict:
     for run in status["open_runs"]:
         status["problems"].append(f"run {int(run):05d} left open: too few sub-runs succeeded to close it")
     return status
-
-
-# --------------------------------------------------------------------------- terminal view
-
-
-def _pct(x) -> str:
-    if x is None:
-        return "-"
-    v = x * 100
-    if 99 < v < 100:
-        return f"{min(v, 99.9):.1f}%"
-    return f"{v:.0f}%"
-
-
-def compact_list(values) -> str:
-    values = sorted(int(v) for v in values)
-    out, i = [], 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ",".join(out) or "-"
-
-
-def format_table(status: dict) -> str:
-    lines = [
-        f"Night {status['date']}  prod {status['prod_id']}  "
-        f"{'CLOSED' if status['closed'] else 'open'}  summary: {status.get('night_summary') or '-'}"
-    ]
-    head = ("seq", "par", "type", "run", "subruns", "r0>dl1", "datacheck", "dl1>dl2", "merged",
-            "failed", "excluded", "missing", "calibration")
-    rows = []
-    for s in status["sequences"]:
-        st = s.get("stages") or {}
-        if s["type"] != "DATA":
-            stage_cells = (f"calib {_pct(st.get('calibration'))}", "", "", "")
-        elif s.get("excluded_run"):
-            stage_cells = ("excluded", "", "", "")
-        else:
-            stage_cells = tuple(_pct(st.get(k)) for k in ("r0_to_dl1", "datacheck", "dl1_to_dl2", "merge"))
-        rows.append((
-            str(s["seq"]), "-" if s["parent"] is None else str(s["parent"]), s["type"], f"{s['run']:05d}",
-            str(s.get("planned_subruns", s["n_subruns"])), *stage_cells,
-            compact_list(s.get("failed_subruns") or []), compact_list(s.get("excluded_subruns") or []),
-            compact_list(s.get("missing_raw_subruns") or []), s.get("calibration") or "-",
-        ))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip())
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    if status["problems"]:
-        lines.append(f"Problems ({len(status['problems'])}):")
-        shown = status["problems"][:20]
-        lines += [f"  - {p}" for p in shown]
-        if len(status["problems"]) > len(shown):
-            lines.append(f"  ... {len(status['problems']) - len(shown)} more (see --json)")
-    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,8 @@ STAGES = [
     ("merge", "Merge"),
 ]
 TYPE_ORDER = {"DRS4": 0, "CALI": 1, "DATA": 2}
+#: the night's ``state`` (lstosa_snake.status) -> badge text
+STATE_LABELS = {"open": "open (processing)", "closed": "closed", "closed_products_missing": "closed — products missing"}
 
 _env: jinja2.Environment | None = None
 
@@ -190,8 +192,10 @@ def _sequence(s: dict) -> dict:
         "n_subruns": s.get("n_subruns"),
         "calibration": s.get("calibration") or "",
         "stages": dict(s.get("stages") or {}),
+        "note": s.get("note") or "",  # instead of the stages: unused / excluded / missing raw data
         "failed_subruns": list(s.get("failed_subruns") or []),
         "excluded_subruns": list(s.get("excluded_subruns") or []),
+        "missing_raw_subruns": list(s.get("missing_raw_subruns") or []),
         "cpu_s": s.get("cpu_s"),
         "wall_s": s.get("wall_s"),
         "source": s.get("source"),
@@ -207,6 +211,7 @@ def _summary(sequences: list[dict]) -> dict:
         "n_subruns": sum(int(s["n_subruns"] or 0) for s in data),
         "n_failed": sum(len(s["failed_subruns"]) for s in sequences),
         "n_excluded": sum(len(s["excluded_subruns"]) for s in sequences),
+        "n_missing_raw_runs": sum(1 for s in data if s["note"] == "missing raw data"),
     }
 
 
@@ -252,7 +257,18 @@ def normalize_night(night: dict) -> dict:
             for d in night.get("pdfs") or []
         ],
         "problems": [str(p) for p in night.get("problems") or []],
+        "calibration_only": bool(night.get("calibration_only")),
+        "missing_products": [str(m) for m in night.get("missing_products") or []],
+        "repair_command": str(night.get("repair_command") or ""),
+        "skipped_rows": [
+            {"file": str(r.get("file") or ""), "line": r.get("line"), "run": _run_label(r.get("run")),
+             "reason": str(r.get("reason") or "")}
+            for r in night.get("skipped_rows") or []
+        ],
     }
+    # night.json of nights rendered before "state" existed: closed or open only
+    state = night.get("state") or ("closed" if out["closed"] else "open")
+    out["state"], out["state_label"] = state, STATE_LABELS.get(state, state)
     out["summary"] = _summary(sequences)
     out["href"] = f"{out['dirname']}/index.html"
     return out
