@@ -38,6 +38,9 @@ DL2_NODE = "/dl2/event/telescope/parameters/LST_LSTCam"
 
 def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
     p = plan.paths
+    missing_raw = set(getattr(plan, "missing_raw_runs", []))
+    unused_cals = list(getattr(plan, "unused_calibrations", []))
+    unused = {(c.drs4_run, c.cali_run) for c in unused_cals}
     sequences = []
     for seq in plan.sequences:
         entry = {
@@ -50,7 +53,12 @@ def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
         }
         rp = plan.runs.get(seq.run.run_id) if seq.kind == "DATA" else None
         if seq.kind == "DATA":
+            # "excluded" is the configuration's choice; a run without any raw file is data loss
             entry["excluded_run"] = seq.run.run_id in plan.excluded_runs
+            entry["missing_raw_run"] = seq.run.run_id in missing_raw
+        else:
+            entry["drs4_run"] = seq.calibration.drs4_run
+            entry["unused"] = (seq.calibration.drs4_run, seq.calibration.cali_run) in unused
         if rp is not None:
             entry.update(
                 processed_subruns=len(rp.subruns),
@@ -73,7 +81,16 @@ def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
         "prod_id": p.prod_id,
         "night_summary": plan.summary.path,
         "closed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "calibration_only": not plan.summary.by_type("DATA"),
         "sequences": sequences,
+        "excluded_runs": sorted(plan.excluded_runs),
+        "missing_raw_runs": sorted(missing_raw),
+        "unused_calibrations": [
+            {"drs4_run": c.drs4_run, "cali_run": c.cali_run, "date": str(c.date), "label": c.label} for c in unused_cals
+        ],
+        "skipped_rows": [
+            {"file": plan.summary.path, "line": r.line, "run": r.run_id, "reason": r.reason} for r in plan.summary.skipped
+        ],
         "night_datacheck": str(p.night_datacheck),
     }
 
