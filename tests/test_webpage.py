@@ -373,3 +373,36 @@ def test_browser_check_detects_broken_image(tmp_path, nginx_dav, dav_path, chrom
     result = _browser_check(chromium, nginx_dav.public_url + dav_path + "check.html")
     broken = [i["src"] for i in result["imgs"] if i["w"] == 0]
     assert broken == [missing]
+
+
+def test_night_states_notes_and_skipped_rows():
+    night = sample_night(source_evil=False, closed=True)
+    night.update(
+        state="closed_products_missing",
+        missing_products=["merged DL1 dl1_LST-1.Run01874.h5 is missing (/data/DL1/20200127/v0.1)"],
+        repair_command="lstosa-nightly --repair --date 2020-01-27 --prod-id v0.1.0",
+        skipped_rows=[{"file": "/data/NightSummary_20200127.txt", "line": 7, "run": 1890, "reason": f"bad type {EVIL}"}],
+    )
+    night["sequences"].append(seq(4, 1, "DATA", 1876, 3, note="missing raw data", stages={"r0_to_dl1": None}))
+    night["sequences"][3]["missing_raw_subruns"] = [4, 5, 6]
+    text = render_night_html(night)
+    assert '<span class="badge closed_products_missing">closed — products missing</span>' in text
+    alert = text.split('id="missing-products"')[1].split("</section>")[0]
+    assert "dl1_LST-1.Run01874.h5 is missing" in alert
+    assert "<code>lstosa-nightly --repair --date 2020-01-27 --prod-id v0.1.0</code>" in alert
+    rows = parse(text).rows
+    assert rows[3][12] == "4–6"  # the "No raw data" column
+    assert rows[4][6] == "missing raw data" and len(rows[4]) == 15 - 3  # one cell over the four stages
+    skipped = parse(text, "skipped").rows
+    assert skipped == [["/data/NightSummary_20200127.txt", "7", "01890", f"bad type {EVIL}"]]
+    assert "<script" not in text.lower()
+    assert "<b>1</b> summary rows skipped" in text and "<b>1</b> runs without raw data" in text
+
+
+def test_index_shows_lost_products_and_old_night_json():
+    lost = dict(sample_night(closed=True), state="closed_products_missing")
+    old = {"date": "2020-01-26", "prod_id": "v0.1.0", "closed": True}  # night.json without "state"
+    calib = {"date": "2020-01-25", "state": "open", "calibration_only": True}
+    rows = parse(webpage.render_index_html([lost, old, calib]), "nights").rows
+    assert [r[2] for r in rows] == ["closed — products missing", "closed", "open calibration only"]
+    assert "open (processing)" in render_night_html({"date": "2020-01-28"})

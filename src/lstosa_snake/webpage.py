@@ -21,6 +21,13 @@ The ``night`` dict
       "date": "2020-01-27",              # night date, YYYY-MM-DD (YYYYMMDD accepted)
       "prod_id": "v0.1.0",
       "closed": False,                   # True once the night is closed
+      "state": "open",                   # "open" | "closed" | "closed_products_missing"
+      "calibration_only": False,         # True: calibration runs but no DATA run to process
+      "missing_products": [],            # closed night: products missing/changed since closing
+      "repair_command": None,            # shown with them
+      "skipped_rows": [                  # night summary rows left out as bad
+        {"file": ".../NightSummary_20200127.txt", "line": 7, "run": 1890, "reason": "..."},
+      ],
       "generated": "2020-01-28T08:00:00+00:00",   # ISO 8601, shown as is
       "sequences": [                     # one table row each, sorted by "seq"
         {
@@ -33,8 +40,10 @@ The ``night`` dict
           "stages": {                    # fraction 0.0-1.0 done; missing/None -> "–"
             "r0_to_dl1": 1.0, "datacheck": 1.0, "dl1_to_dl2": 0.5, "merge": 0.0,
           },
+          "note": None,                  # instead of the stages: "unused", "excluded", "missing raw data"
           "failed_subruns": [12, 13],    # shown compacted: "12–13"
           "excluded_subruns": [],
+          "missing_raw_subruns": [],     # sub-runs without raw files
           "cpu_s": 3600.0,               # float or None
           "wall_s": 900.0,               # float or None
           "source": "Crab",              # str or None
