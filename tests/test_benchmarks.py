@@ -112,3 +112,30 @@ def test_slurm_scale_bench_dry_submission_submits_every_subrun():
     fields = out.split()
     assert fields[fields.index("sub-runs") + 1] == "300", out
     assert fields[fields.index("submitted") + 1] == "300", out
+
+
+def test_status_bench_reports_the_status_of_the_night_it_made(tmp_path):
+    """benchmarks/status_bench.py at 300 sub-runs (runs of 194 and 106): the status it times is the
+    placed night's, in JSON and in the table."""
+    import json
+    out = run_bench("status_bench.py", "--sizes", "300", "--repeat", "1", "--json", str(tmp_path / "s.json"),
+                    timeout=600)
+    header, row = out.splitlines()
+    assert header.split()[:3] == ["sub-runs", "runs", "files"] and header.endswith("status matches"), out
+    values = row.split()
+    assert values[:2] == ["300", "2"] and values[-1] == "True", out
+    assert all(float(v) > 0 for v in values[3:7]), out  # json and table: wall and CPU seconds
+    (r,) = json.loads((tmp_path / "s.json").read_text())
+    data = {s["run"]: s for s in r["status"]["sequences"] if s["type"] == "DATA"}
+    assert sorted(data) == [1874, 1875]
+    assert data[1874]["planned_subruns"] == 194 and data[1874]["stages"] == {
+        "r0_to_dl1": 1.0, "datacheck": 1.0, "dl1_to_dl2": 1.0, "merge": 1.0}
+    assert data[1875]["planned_subruns"] == 106
+    assert data[1875]["done"] == {"r0_to_dl1": 53, "datacheck": 26, "dl1_to_dl2": 13}
+    assert data[1875]["failed_subruns"] == [105] and data[1875]["stages"]["merge"] == 0.0
+    # 4 R0 streams per sub-run (and the DRS4 and CALI runs') and the products placed: 194*3 + 4 merged
+    # + 53+26+13 + 3 calibration files + the failure marker, the night summary and the drive log
+    assert r["files"] == (300 + 2) * 4 + 582 + 4 + 92 + 3 + 3, r["files"]
+    line = next(ln for ln in r["table"].splitlines() if " 01875 " in ln)
+    assert "50%" in line and "25%" in line and "12%" in line and " 105 " in line, r["table"]
+    assert "Problems (1):" in r["table"]

