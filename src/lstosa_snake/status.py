@@ -11,6 +11,10 @@ once with ``os.scandir`` and names are matched against the plan; no per-file ``s
 Snakemake import. :func:`night_status` returns the dict :func:`lstosa_snake.webpage.render_night_page`
 takes, so the night page is made from the same numbers.
 
+Also: a closed night whose products were lost shows it (lstosa_snake.integrity), summary rows
+skipped as bad, runs without raw data, unused calibrations. The table is made by status_format.py,
+the markers, policy and benchmarks are read by status_disk.py; columns and states: docs/status.md.
+
 Exit codes: 0 shown; 2 bad arguments or configuration (one line on stderr).
 """
 
@@ -19,8 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import re
 import sys
 from pathlib import Path
 
@@ -28,91 +30,14 @@ from .errors import LstosaError
 from .integrity import closed_night_problems
 from .night import night_paths, plan_night
 from .opsconfig import load_config, project_dir
+from .status_disk import (
+    POLICY_FILE, SUBRUN_STAGES, benchmark_totals, list_names, read_failures, read_policy, subrun_failures,
+)
 from .status_format import compact_list, format_table
 
-__all__ = ["night_status", "format_table", "compact_list", "read_failures", "read_policy", "subrun_failures",
-           "POLICY_FILE", "main"]  # compact_list: lstosa-nightly imports it from here
-
-#: Written by lstosa-nightly in the night's running dir: sub-runs runs were closed without.
-POLICY_FILE = "failure_policy.json"
-
-SUBRUN_STAGES = ("r0_to_dl1", "datacheck", "dl1_to_dl2")
-#: runner labels of the per-sub-run rules -> status stage
-_SUBRUN_RULES = {"r0_to_dl1": "r0_to_dl1", "dl1_datacheck": "datacheck", "dl1_to_dl2": "dl1_to_dl2"}
-_MARKER = re.compile(r"^(?P<rule>[A-Za-z0-9]+(?:_[a-z0-9]+)*?)_run_(?P<run>\d{5})(?:_sub-run_(?P<subrun>\d{4}))?\.txt$")
-_BENCH_RUN = re.compile(r"\.Run(\d{5})[.]")
-_BENCH_DIRS = ("", "r0_to_dl1", "dl1_datacheck", "dl1_to_dl2", "merge", "datacheck")
-
-
-def list_names(directory: Path) -> set[str]:
-    """Names in one directory (one scandir; nothing when it does not exist)."""
-    try:
-        with os.scandir(directory) as it:
-            return {e.name for e in it}
-    except (FileNotFoundError, NotADirectoryError):
-        return set()
-
-
-def read_failures(running_dir: Path) -> list[dict]:
-    """The runner's failure markers: [{rule, run, subrun, reason, marker}], run/subrun ints or None."""
-    failures = []
-    fdir = Path(running_dir) / "failures"
-    for name in sorted(list_names(fdir)):
-        if not name.endswith(".txt"):
-            continue
-        try:
-            reason = (fdir / name).read_text(errors="replace").strip().splitlines()[0]
-        except (OSError, IndexError):
-            reason = ""
-        m = _MARKER.match(name)
-        failures.append({
-            "rule": m.group("rule") if m else name[:-4],
-            "run": int(m.group("run")) if m else None,
-            "subrun": int(m.group("subrun")) if m and m.group("subrun") else None,
-            "reason": reason,
-            "marker": str(fdir / name),
-        })
-    return failures
-
-
-def subrun_failures(failures: list[dict]) -> dict[int, dict[int, list[str]]]:
-    """{run: {subrun: [rules]}} of the per-sub-run failures."""
-    out: dict[int, dict[int, list[str]]] = {}
-    for f in failures:
-        if f["subrun"] is not None and f["rule"] in _SUBRUN_RULES:
-            out.setdefault(f["run"], {}).setdefault(f["subrun"], []).append(f["rule"])
-    return out
-
-
-def read_policy(running_dir: Path) -> dict:
-    try:
-        return json.loads((Path(running_dir) / POLICY_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def benchmark_totals(running_dir: Path) -> dict[int, list[float]]:
-    """{run: [cpu_s, wall_s]} summed over the benchmark TSVs (columns ``cpu_time`` and ``s``)."""
-    totals: dict[int, list[float]] = {}
-    root = Path(running_dir) / "benchmarks"
-    for sub in _BENCH_DIRS:
-        d = root / sub if sub else root
-        for name in list_names(d):
-            m = _BENCH_RUN.search(name)
-            if not m or not name.endswith(".tsv"):
-                continue
-            try:
-                with open(d / name) as fh:
-                    header = fh.readline().rstrip("\n").split("\t")
-                    values = fh.readline().rstrip("\n").split("\t")
-                row = dict(zip(header, values))
-                cpu, wall = float(row.get("cpu_time", 0) or 0), float(row.get("s", 0) or 0)
-            except (OSError, ValueError):
-                continue
-            t = totals.setdefault(int(m.group(1)), [0.0, 0.0])
-            t[0] += cpu
-            t[1] += wall
-    return totals
+# the readers of status_disk and compact_list are imported from here by lstosa-nightly and -reprocess
+__all__ = ["night_status", "format_table", "compact_list", "list_names", "read_failures", "read_policy",
+           "subrun_failures", "POLICY_FILE", "main"]
 
 
 def _frac(n: int, d: int):
@@ -126,14 +51,6 @@ def _seconds(value):
 
 #: how the operator repairs a closed night whose products were lost (lstosa_snake.integrity)
 REPAIR_COMMAND = "lstosa-nightly --repair"
-
-#: ``state`` of the night: text shown by the table and the night page
-STATES = {
-    "open": "open",
-    "closed": "CLOSED",
-    "closed_products_missing": "CLOSED — PRODUCTS MISSING",
-}
-
 
 def repair_command(paths) -> str:
     cmd = f"{REPAIR_COMMAND} --date {paths.night} --prod-id {paths.prod_id} --data-root {paths.data_root}"
