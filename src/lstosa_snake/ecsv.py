@@ -9,7 +9,8 @@ comma and space delimiters, quoted strings and masked values:
   ``delimiter`` is ``','`` or ``' '`` (the default when absent);
 * the first line after the header names the columns; values may be double-quoted (``""`` is a
   quote inside one); with the space delimiter, runs of spaces separate fields;
-* an empty field (also a quoted empty string in a non-string column) is a masked value: ``None``.
+* an empty field, quoted (``""``, the only way to write one with spaces) or not, is a masked
+  value: ``None``.
 
 Values are returned as strings (``None`` when masked); callers convert them.
 """
@@ -106,13 +107,8 @@ def read_ecsv(text: str, path="<ecsv>") -> EcsvTable:
         if len(values) != len(columns):
             raise NightSummaryError(path, f"expected {len(columns)} values, got {len(values)}", lineno)
         row = {}
-        for name, (value, quoted) in zip(columns, values):
-            string_col = datatypes.get(name, "string") == "string"
-            # astropy: an empty field is masked; a quoted "" is an empty string in a string column
-            if value == "" and not (quoted and string_col):
-                row[name] = None
-            else:
-                row[name] = value
+        for name, (value, _quoted) in zip(columns, values):
+            row[name] = None if value == "" else value  # astropy: an empty field, quoted or not, is masked
         table.rows.append((lineno, row))
     return table
 

@@ -232,7 +232,9 @@ def _text_row(tokens: list[str], lineno: int, night) -> Run:
     return Run(run_id, n_subruns, run_type, start, refs[0], refs[1], lineno)
 
 
-def parse_night_summary_text(text: str, path="<text>", night: dt.date | None = None) -> NightSummary:
+def parse_night_summary_text(
+    text: str, path="<text>", night: dt.date | None = None, check_dates: bool = True
+) -> NightSummary:
     """Parse the seed NightSummary format; ``night`` checks that every run belongs to that night.
 
     A bad row is skipped with a warning and listed in ``NightSummary.skipped``.
@@ -244,7 +246,7 @@ def parse_night_summary_text(text: str, path="<text>", night: dt.date | None = N
         if not stripped or stripped.startswith("#"):
             continue
         try:
-            runs.append(_text_row(stripped.split(), lineno, night))
+            runs.append(_text_row(stripped.split(), lineno, night if check_dates else None))
         except RowError as exc:
             skipped.append(SkippedRow(lineno, exc.run_id, str(exc)))
     return _finish(path, night, runs, skipped, "text", "night summary")
@@ -296,14 +298,16 @@ def _table_night(table: EcsvTable) -> dt.date | None:
         raise NightSummaryError(table.path, f"meta date must be YYYY-MM-DD, got {value!r}") from None
 
 
-def parse_run_summary_ecsv(text: str, path="<ecsv>", night: dt.date | None = None) -> NightSummary:
+def parse_run_summary_ecsv(
+    text: str, path="<ecsv>", night: dt.date | None = None, check_dates: bool = True
+) -> NightSummary:
     """lstchain's RunSummary (one night) or LSTOSA's merged RunSummary (many nights, ``date`` column).
 
     Any delimiter ECSV allows; a bad row is skipped with a warning and listed in ``skipped``.
     """
     table = read_ecsv(text, path)
     if "date" in table.columns and "dragon_reference_time" not in table.columns:
-        return _merged_night(table, night)
+        return _merged_night(table, night, check_dates)
     missing = [c for c in _ECSV_REQUIRED if c not in table.columns]
     if missing:
         raise NightSummaryError(path, f"RunSummary lacks columns {missing}", _column_line(text))
@@ -313,13 +317,13 @@ def parse_run_summary_ecsv(text: str, path="<ecsv>", night: dt.date | None = Non
     runs, skipped = [], []
     for lineno, row in table.rows:
         try:
-            runs.append(_ecsv_row(row, lineno, night))
+            runs.append(_ecsv_row(row, lineno, night if check_dates else None))
         except RowError as exc:
             skipped.append(SkippedRow(lineno, exc.run_id, str(exc)))
     return _finish(path, night or meta_date, runs, skipped, "ecsv", "RunSummary")
 
 
-def _merged_night(table: EcsvTable, night: dt.date | None) -> NightSummary:
+def _merged_night(table: EcsvTable, night: dt.date | None, check_dates: bool = True) -> NightSummary:
     """The rows of one night from LSTOSA's merged_RunSummary.ecsv (all nights, one row per run)."""
     missing = [c for c in _MERGED_REQUIRED if c not in table.columns]
     if missing:
@@ -331,7 +335,7 @@ def _merged_night(table: EcsvTable, night: dt.date | None) -> NightSummary:
         if (row.get("date") or "").strip() != night.isoformat():
             continue
         try:
-            runs.append(_ecsv_row(row, lineno, night))
+            runs.append(_ecsv_row(row, lineno, night if check_dates else None))
         except RowError as exc:
             skipped.append(SkippedRow(lineno, exc.run_id, str(exc)))
     if not runs and not skipped:
@@ -384,8 +388,9 @@ def read_run_catalog(path) -> dict[int, CatalogEntry]:
 # --------------------------------------------------------------------------- files
 
 
-def read_night_summary(path, night: dt.date | None = None) -> NightSummary:
-    """Read either format, chosen by the file's content; errors name the file."""
+def read_night_summary(path, night: dt.date | None = None, check_dates: bool = True) -> NightSummary:
+    """Read any format, chosen by the file's content; errors name the file. ``check_dates=False``
+    takes the rows' start times as they are (an earlier night looked at for its calibration)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -398,8 +403,8 @@ def read_night_summary(path, night: dt.date | None = None) -> NightSummary:
     except UnicodeDecodeError as exc:
         raise NightSummaryError(path, f"not a text file (byte {exc.start} is not UTF-8)") from None
     if text.lstrip().startswith("# %ECSV"):
-        return parse_run_summary_ecsv(text, path, night)
-    return parse_night_summary_text(text, path, night)
+        return parse_run_summary_ecsv(text, path, night, check_dates)
+    return parse_night_summary_text(text, path, night, check_dates)
 
 
 def summary_candidates(data_root, output_root, night: dt.date, merged=None) -> list[Path]:

@@ -1,5 +1,22 @@
 # The calibration sequence: DRS4 pedestal from the DRS4 run; time and charge calibration from
 # the CALI (PEDCALIB) run, both using the DRS4 pedestal of the paired DRS4 run.
+# time_calibration: lookup takes LSTOSA's "pro" time calibration instead of computing it, and
+# ffactor_systematics adds the F-factor systematics file (lstosa_snake.calibration_lookup,
+# docs/calibration.md).
+from lstosa_snake.calibration_lookup import systematics_option
+
+TIME_CALIBRATION_LOOKUP = (config.get("time_calibration") or "compute") == "lookup"
+SYSTEMATICS_CONFIGURED = bool(config.get("ffactor_systematics"))
+
+# Lookup errors (no file in the data tree) stop the night at start, in one line, not in a job.
+if workflow.is_main_process and PLAN is not None and PLAN.calibration_lookup is not None:
+    try:
+        for _run in PLAN.runs:
+            PLAN.calibration_files(_run)
+        for _cali in PLAN.calibrations_tonight:
+            PLAN.calibration_lookup.files(_cali, PATHS.night)
+    except LstosaError as exc:
+        fail(exc)
 
 
 rule drs4_pedestal:
@@ -29,9 +46,9 @@ rule drs4_pedestal:
 
 rule time_calibration:
     input:
-        r0=lambda wc: r0_streams(wc.run, 0),
+        r0=cali_r0,
         drs4_pedestal=paired_drs4,
-        run_summary=RUN_SUMMARY,
+        run_summary=cali_run_summary,
     output:
         PATHS.pattern("time_calibration"),
     log:
@@ -58,10 +75,15 @@ rule time_calibration:
 
 rule charge_calibration:
     input:
-        r0=lambda wc: r0_streams(wc.run, 0),
+        r0=cali_r0,
         drs4_pedestal=paired_drs4,
-        time_calibration=PATHS.pattern("time_calibration"),
-        run_summary=RUN_SUMMARY,
+        # looked up: the "pro" file of the latest run at or before this CALI run
+        time_calibration=(
+            (lambda wc: str(plan().calibration_lookup.time_calibration_file(int(wc.run), PATHS.night)))
+            if TIME_CALIBRATION_LOOKUP else PATHS.pattern("time_calibration")
+        ),
+        run_summary=cali_run_summary,
+        ffactor_systematics=(lambda wc: plan().calibration_lookup.systematics_inputs()) if SYSTEMATICS_CONFIGURED else [],
     output:
         PATHS.pattern("charge_calibration"),
     log:
@@ -72,6 +94,7 @@ rule charge_calibration:
         runner=CALIBRATION_RUNNER,
         tools=LST,
         config=CALIBRATION_CONFIG,
+        systematics=systematics_option("--LSTCalibrationCalculator.systematic_correction_path") if SYSTEMATICS_CONFIGURED else "",
     resources:
         mem_mb=mem_mb("charge_calibration"),
         runtime=lambda wc, attempt: 30 * attempt,
@@ -87,4 +110,4 @@ rule charge_calibration:
         " --LSTEventSource.LSTR0Corrections.drs4_pedestal_path={input.drs4_pedestal:q}"
         " --LSTEventSource.LSTR0Corrections.drs4_time_calibration_path={input.time_calibration:q}"
         " --LSTEventSource.EventTimeCalculator.run_summary_path={input.run_summary:q}"
-        " --config={params.config:q}"
+        " --config={params.config:q} {params.systematics}"

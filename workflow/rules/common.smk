@@ -39,7 +39,8 @@ if workflow.is_main_process:
 try:
     PATHS = night_paths(config, BASE)
     _summary = resolve(config["night_summary"], BASE) if config.get("night_summary") else (
-        find_night_summary(PATHS.data_root, PATHS.output_root, PATHS.night)
+        find_night_summary(PATHS.data_root, PATHS.output_root, PATHS.night,
+                           resolve(config["merged_summary"], BASE) if config.get("merged_summary") else None)
     )
     PLAN = plan_night(config, BASE, _summary) if _summary else None
     if PLAN is None and not any(PATHS.r0_dir.glob("LST-1.1.Run*.fits.fz")):
@@ -85,9 +86,9 @@ def plan():
 # The keys that decide a night's plan (plan_night): handed to the Python steps that rebuild the
 # plan. Only these, so that unrelated settings (e.g. the publishing URL) do not re-close a night.
 PLAN_KEYS = (
-    "date", "data_root", "output_root", "night_summary", "prod_id", "calibration_version",
+    "date", "data_root", "output_root", "night_summary", "merged_summary", "prod_id", "calibration_version",
     "calibration_policy", "calibration_lookback_nights", "exclude_runs", "exclude_subruns",
-    "failed_subruns",
+    "failed_subruns", "time_calibration", "ffactor_systematics", "calibration_lookup_version",
 )
 
 
@@ -146,9 +147,22 @@ def night_targets(wildcards):
     p = plan()
     targets = [str(PATHS.night_finished), str(PUBLISH_STATUS)]  # publish_datacheck: after night_page
     for cali, drs4 in p.calibrations_tonight.items():
-        targets += [str(PATHS.drs4_pedestal(drs4)), str(PATHS.charge_calibration(cali)),
-                    str(PATHS.time_calibration(cali))]
+        targets += [str(PATHS.drs4_pedestal(drs4)), str(PATHS.charge_calibration(cali))]
+        if p.calibration_lookup is None or not p.calibration_lookup.time_calibration:  # else looked up
+            targets.append(str(PATHS.time_calibration(cali)))
     return targets
+
+
+def cali_r0(wildcards):
+    """The CALI run's first sub-run: tonight's raw files, or an earlier night's (LSTOSA's borrowed PEDCALIB)."""
+    r0_dir = plan().cali_r0_dir(wildcards.run)
+    return [str(r0_dir / f"LST-1.{s}.Run{int(wildcards.run):05d}.0000.fits.fz") for s in (1, 2, 3, 4)]
+
+
+def cali_run_summary(wildcards):
+    """The RunSummary listing the CALI run (the event-time reference of its night)."""
+    entry = plan().earlier_cali_inputs.get(int(wildcards.run))
+    return str(entry[1]) if entry else run_summary_file()
 
 
 def paired_drs4(wildcards):
