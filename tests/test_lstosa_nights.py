@@ -2,6 +2,7 @@
 ``last_of_night``, and as documented under our default ``closest_before``."""
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -220,3 +221,54 @@ def test_seed_night_from_lstosa_docs(tmp_path):
         seqs = [(s.seq, s.parent, s.kind, s.run.run_id) for s in plan.sequences]
         assert seqs[0] == (0, None, "CALI", 1873)
         assert seqs[1:] == [(i, 0, "DATA", run) for i, run in enumerate(range(1874, 1882), start=1)]
+
+
+# --------------------------------------------------------------------------- the workflow plans them (dry runs)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def dry_run(root: Path, night: dt.date, *extra):
+    import subprocess
+    import sys
+
+    cfg = root / "lstchain.json"
+    cfg.write_text("{}")
+    (root / "models").mkdir(exist_ok=True)
+    drive = root / "monitoring" / "DrivePositioning" / f"DrivePosition_log_{night:%Y%m%d}.txt"
+    drive.parent.mkdir(parents=True, exist_ok=True)
+    drive.touch()
+    cmd = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(ROOT / "Snakefile"),
+           "--directory", str(ROOT), "-n", "-p", "--cores", "2", "--config", f"date={night}", f"data_root={root}",
+           f"models_dir={root / 'models'}", f"lstchain_config={cfg}", f"calibration_config={cfg}",
+           f"time_calibration_config={cfg}", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def test_workflow_calibrates_with_the_earlier_nights_pedcalib(tmp_path):
+    """The calibration jobs read PEDCALIB 9258 from R0/20220922 with that night's RunSummary, and tonight's
+    DRS4 9381; the products go to tonight's calibration directory."""
+    install(tmp_path, DATA / "conftest" / "RunSummary_20220923.ecsv", N0923)
+    earlier = install(tmp_path, DATA / "conftest" / "RunSummary_20220922.ecsv", N0922)
+    res = dry_run(tmp_path, N0923, "calibration_policy=last_of_night")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
+    assert re.search(r"^charge_calibration\s+1$", out, re.M) and re.search(r"^r0_to_dl1\s+21$", out, re.M)
+    charge = next(line for line in out.splitlines() if "lstchain_create_calibration_file" in line)
+    assert f"{tmp_path}/R0/20220922/LST-1.1.Run09258.0000.fits.fz" in charge
+    assert f"run_summary_path={earlier}" in charge
+    assert "drs4_baseline/20220923/v0.12.3/drs4_pedestal.Run09381.0000.h5" in charge
+    assert "Cat-A/calibration/20220923/v0.12.3/calibration_filters_52.Run09258.0000.h5" in out
+
+
+def test_workflow_calibration_only_night(tmp_path):
+    text = (DATA / "extra" / "RunSummary_20200117.ecsv").read_text().splitlines()
+    src = tmp_path / "only_cal.ecsv"
+    src.write_text("\n".join(ln for ln in text if ",DATA," not in ln) + "\n")
+    install(tmp_path / "root", src, N0117)
+    res = dry_run(tmp_path / "root", N0117)
+    assert res.returncode == 0, res.stderr[-3000:]
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", res.stdout.split("Job stats:")[1], re.M)}
+    assert counts["drs4_pedestal"] == counts["time_calibration"] == counts["charge_calibration"] == 1
+    assert "r0_to_dl1" not in counts
+    assert "drs4_pedestal.Run01804.0000.h5" in res.stdout and "calibration_filters_52.Run01829.0000.h5" in res.stdout
