@@ -90,3 +90,115 @@ def test_skipped_summary_rows_are_shown_with_file_and_line(tmp_path):
 
     report = build_report(plan_night(config_for(data), PROJECT))
     assert [(r["file"], r["line"], r["run"]) for r in report["skipped_rows"]] == [(summary, 4, 1880), (summary, 5, 1881)]
+
+
+def make_night(data, runs: list[Run]) -> None:
+    """Raw stand-ins for every run of ``runs`` and their night summary."""
+    from fake_tools import RAW_STANDIN
+
+    r0 = data / "R0" / "20200127"
+    r0.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        for s in range(run.n_subruns):
+            for stream in (1, 2, 3, 4):
+                (r0 / f"LST-1.{stream}.Run{run.run_id:05d}.{s:04d}.fits.fz").write_bytes(RAW_STANDIN)
+    (data / "monitoring" / "NightSummary").mkdir(parents=True, exist_ok=True)
+    write_summary(data, runs)
+
+
+def at(hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(NIGHT, dt.time(hour, minute))
+
+
+def test_run_without_raw_files_is_missing_raw_data_not_excluded(tmp_path):
+    data = tmp_path / "data"
+    make_toy_night(data, runs={1874: 2, 1875: 2, 1876: 1})
+    for f in (data / "R0" / "20200127").glob("LST-1.*.Run01875.*"):
+        f.unlink()
+    config = config_for(data, exclude_runs=[1876])
+    st = night_status(config, PROJECT)
+    seqs = {s["run"]: s for s in st["sequences"]}
+    assert st["missing_raw_runs"] == [1875] and st["excluded_runs"] == [1876]
+    assert seqs[1875]["note"] == "missing raw data" and seqs[1875]["missing_raw_run"] is True
+    assert seqs[1875]["excluded_run"] is False and seqs[1875]["processed"] is False
+    assert seqs[1876]["note"] == "excluded" and seqs[1876]["excluded_run"] is True
+    assert seqs[1876]["missing_raw_run"] is False
+    assert seqs[1874]["note"] is None and seqs[1874]["processed"] is True
+
+    lines = {line.split()[3]: line for line in format_table(st).splitlines()[2:] if line[:1].isdigit()}
+    assert "missing raw data" in lines["01875"] and "excluded" not in lines["01875"]
+    assert "excluded" in lines["01876"]
+
+    html = render_night_html(st)
+    assert '<tr id="run-01875">' in html
+    row = html.split('<tr id="run-01875">')[1].split("</tr>")[0]
+    # one cell over the five stage columns (four of DATA runs, one of calibration runs)
+    assert "missing raw data</td>" in row and 'colspan="5"' in row and "%" not in row
+    assert "<b>1</b> runs without raw data" in html
+
+    report = {s["run"]: s for s in build_report(plan_night(config, PROJECT))["sequences"]}
+    assert report[1875]["missing_raw_run"] is True and report[1875]["excluded_run"] is False
+    assert report[1876]["excluded_run"] is True and report[1876]["missing_raw_run"] is False
+
+
+def test_unused_calibration_is_shown_as_unused_not_at_zero(tmp_path):
+    data = tmp_path / "data"
+    # the second DRS4+CALI pair is taken after the last DATA run: under closest_before it serves no run
+    make_night(data, [Run(1872, 1, "DRS4", at(21)), Run(1873, 1, "CALI", at(21, 2)),
+                      Run(1874, 2, "DATA", at(21, 10)), Run(1880, 1, "DRS4", at(23, 50)),
+                      Run(1881, 1, "CALI", at(23, 52))])
+    st = night_status(config_for(data), PROJECT)
+    rows = [(s["seq"], s["type"], s["run"], s["note"]) for s in st["sequences"]]
+    assert rows == [(0, "DRS4", 1872, None), (0, "CALI", 1873, None), (1, "DRS4", 1880, "unused"),
+                    (1, "CALI", 1881, "unused"), (2, "DATA", 1874, None)]
+    seqs = {s["run"]: s for s in st["sequences"]}
+    assert seqs[1881]["stages"] == {"calibration": None} and seqs[1881]["unused"] is True
+    assert seqs[1873]["stages"] == {"calibration": 0.0} and seqs[1873]["unused"] is False
+    assert st["unused_calibrations"] == ["DRS4 01880 + CALI 01881 (2020-01-27)"]
+    assert st["problems"] == []  # unused is not a problem
+
+    lines = {line.split()[3]: line for line in format_table(st).splitlines()[2:] if line[:1].isdigit()}
+    assert "unused" in lines["01881"] and "%" not in lines["01881"]
+    assert "calib 0%" in lines["01873"]
+    row = render_night_html(st).split('<tr id="run-01881">')[1].split("</tr>")[0]
+    assert "unused</td>" in row and "%" not in row
+
+    report = build_report(plan_night(config_for(data), PROJECT))
+    assert [(c["drs4_run"], c["cali_run"]) for c in report["unused_calibrations"]] == [(1880, 1881)]
+    assert {s["run"]: s.get("unused") for s in report["sequences"] if s["type"] == "CALI"} == {1873: False, 1881: True}
+
+
+def test_calibration_only_night(tmp_path):
+    data = tmp_path / "data"
+    make_night(data, [Run(1872, 1, "DRS4", at(21)), Run(1873, 1, "CALI", at(21, 2))])
+    config = config_for(data)
+    st = night_status(config, PROJECT)
+    assert st["calibration_only"] is True and st["state"] == "open" and st["problems"] == []
+    assert [(s["type"], s["note"], s["stages"]) for s in st["sequences"]] == [
+        ("DRS4", None, {"calibration": 0.0}), ("CALI", None, {"calibration": 0.0})]
+    assert "(calibration-only night" in format_table(st).splitlines()[0]
+    assert "calibration-only night" in render_night_html(st)
+    # its calibration made and the night closed: closed, still calibration-only, nothing missing
+    p = night_paths(config, PROJECT)
+    for f in (p.drs4_pedestal(1872), p.time_calibration(1873), p.charge_calibration(1873), p.night_finished):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("x")
+    st = night_status(config, PROJECT)
+    assert st["state"] == "closed" and st["calibration_only"] is True
+    assert [s["stages"]["calibration"] for s in st["sequences"]] == [1.0, 1.0]
+    assert format_table(st).splitlines()[0].startswith("Night 2020-01-27  prod v0.1  CLOSED (calibration-only night")
+    assert build_report(plan_night(config, PROJECT))["calibration_only"] is True
+
+
+def test_source_from_the_run_catalog(tmp_path):
+    data = tmp_path / "data"
+    make_toy_night(data, runs={1874: 1, 1875: 1})
+    catalog = data / "monitoring" / "RunCatalog" / "RunCatalog_20200127.ecsv"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_text("# %ECSV 1.0\n# ---\n# datatype:\n# - {name: run_id, datatype: int32}\n"
+                       "# - {name: source_name, datatype: string}\n# - {name: source_ra, datatype: float64}\n"
+                       "# - {name: source_dec, datatype: float64}\n# delimiter: ','\n# schema: astropy-2.0\n"
+                       "run_id,source_name,source_ra,source_dec\n1874,Crab,83.633,22.014\n")
+    st = night_status(config_for(data), PROJECT)
+    assert {s["run"]: s["source"] for s in st["sequences"] if s["type"] == "DATA"} == {1874: "Crab", 1875: None}
+    assert '01874<span class="muted source">Crab</span>' in render_night_html(st)

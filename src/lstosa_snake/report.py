@@ -38,8 +38,8 @@ DL2_NODE = "/dl2/event/telescope/parameters/LST_LSTCam"
 
 def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
     p = plan.paths
-    missing_raw = set(getattr(plan, "missing_raw_runs", []))
-    unused_cals = list(getattr(plan, "unused_calibrations", []))
+    missing_raw = set(plan.missing_raw_runs)
+    unused_cals = list(plan.unused_calibrations)
     unused = {(c.drs4_run, c.cali_run) for c in unused_cals}
     sequences = []
     for seq in plan.sequences:
@@ -81,7 +81,7 @@ def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
         "prod_id": p.prod_id,
         "night_summary": plan.summary.path,
         "closed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "calibration_only": not plan.summary.by_type("DATA"),
+        "calibration_only": plan.calibration_only,
         "sequences": sequences,
         "excluded_runs": sorted(plan.excluded_runs),
         "missing_raw_runs": sorted(missing_raw),

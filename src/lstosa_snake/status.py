@@ -128,12 +128,12 @@ def night_status(config: dict, base: Path | None = None) -> dict:
         for r in summary.skipped
     ]
     excluded_runs = set(plan.excluded_runs)
-    missing_raw_runs = set(getattr(plan, "missing_raw_runs", []))
-    unused = {(c.drs4_run, c.cali_run) for c in getattr(plan, "unused_calibrations", [])}
+    missing_raw_runs = set(plan.missing_raw_runs)
+    unused = {(c.drs4_run, c.cali_run) for c in plan.unused_calibrations}
     status["excluded_runs"] = sorted(excluded_runs)
     status["missing_raw_runs"] = sorted(missing_raw_runs)
-    status["unused_calibrations"] = [c.label for c in getattr(plan, "unused_calibrations", [])]
-    status["calibration_only"] = not summary.by_type("DATA") and any(s.kind != "DATA" for s in plan.sequences)
+    status["unused_calibrations"] = [c.label for c in plan.unused_calibrations]
+    status["calibration_only"] = plan.calibration_only
     p = paths
     dl1 = list_names(p.dl1_dir)
     datacheck = list_names(p.dl1_dir / "datacheck")
@@ -203,6 +203,8 @@ def night_status(config: dict, base: Path | None = None) -> dict:
                 status["sequences"].append(entry)
             continue
         entry = _entry(seq.seq, seq.parent, seq.kind, run_id, seq.run.n_subruns, cal)
+        if run_id in plan.catalog:  # the night's RunCatalog, when there is one
+            entry["source"] = plan.catalog[run_id].source_name
         rp = plan.runs.get(run_id)
         entry["processed"] = rp is not None
         entry["excluded_run"] = run_id in excluded_runs
