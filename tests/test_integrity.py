@@ -23,6 +23,7 @@ def closed_toy(tmp_path):
     for f in files:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(f"product {f.name}\n")
+    files.remove(paths.night_report)  # close_night's own output: not in the manifest
     (paths.dl1_dir / "datacheck" / "plots").mkdir()
     (paths.dl1_dir / "datacheck" / "plots" / "later.png").write_text("made after the close\n")
     (paths.dl1_dir / ".dl1_LST-1.Run01874.h5.tmp").write_text("a temporary file\n")

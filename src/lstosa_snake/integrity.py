@@ -3,7 +3,9 @@
 When ``close_night`` has written the night report, it records every product of the night in
 ``running_analysis/<date>/<prod>/closed_products.json`` (name relative to ``output_root``, size,
 mtime): the files directly in DL1/<date>/<prod>/ and its muons/, interleaved/ and datacheck/
-directories, in DL2/<date>/<prod>/, the night-wise datacheck directory, and the night report.
+directories, in DL2/<date>/<prod>/ and the night-wise datacheck directory. Not the night report:
+it is an output of ``close_night`` itself, whose mtime Snakemake sets after the job (and a missing
+report is a missing target, which Snakemake sees by itself).
 Sizes and mtimes, not checksums: a night holds terabytes, and a product is only ever replaced by
 renaming a new file over it, which changes its mtime. Files written after the close (plots, the
 web page) are not in the manifest.
@@ -61,10 +63,6 @@ def collect(paths: NightPaths) -> dict[str, list[int]]:
     for d in product_dirs(paths):
         for name, st in _files(d).items():
             out[str((d / name).relative_to(root))] = [st.st_size, st.st_mtime_ns]
-    report = paths.night_report
-    if report.is_file():
-        st = report.stat()
-        out[str(report.relative_to(root))] = [st.st_size, st.st_mtime_ns]
     return dict(sorted(out.items()))
 
 
