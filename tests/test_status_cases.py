@@ -202,3 +202,25 @@ def test_source_from_the_run_catalog(tmp_path):
     st = night_status(config_for(data), PROJECT)
     assert {s["run"]: s["source"] for s in st["sequences"] if s["type"] == "DATA"} == {1874: "Crab", 1875: None}
     assert '01874<span class="muted source">Crab</span>' in render_night_html(st)
+
+
+def test_looked_up_calibration_files_count_for_the_cali_row(tmp_path):
+    data = tmp_path / "data"
+    make_toy_night(data, runs={1874: 1})
+    # LSTOSA's "pro" time calibration of an earlier run and an F-factor systematics file
+    pro = data / "monitoring" / "PixelCalibration" / "Cat-A" / "drs4_time_sampling_from_FF" / "20200110" / "pro"
+    pro.mkdir(parents=True)
+    (pro / "time_calibration.Run01700.0000.h5").write_text("x")
+    systematics = tmp_path / "ffactor_systematics_20200127.h5"
+    systematics.write_text("x")
+    config = config_for(data, time_calibration="lookup", ffactor_systematics=str(systematics))
+    p = night_paths(config, PROJECT)
+    p.charge_calibration(1873).parent.mkdir(parents=True)
+    p.charge_calibration(1873).write_text("x")
+    seqs = {s["run"]: s for s in night_status(config, PROJECT)["sequences"]}
+    files = seqs[1873]["calibration_files"]
+    assert files["time_calibration"] == {"path": str(pro / "time_calibration.Run01700.0000.h5"), "exists": True}
+    assert files["ffactor_systematics"] == {"path": str(systematics), "exists": True}
+    assert files["charge_calibration"]["exists"] is True
+    assert seqs[1873]["stages"] == {"calibration": 1.0}  # nothing left to make tonight
+    assert seqs[1874]["calibration_files"]["time_calibration"] == files["time_calibration"]

@@ -171,11 +171,18 @@ def night_status(config: dict, base: Path | None = None) -> dict:
             drs4_uses.setdefault(c.drs4_run, []).append((c.drs4_run, c.cali_run) in unused)
     drs4_done: set[int] = set()
 
-    def run_subruns(run_id: int) -> int:
+    def drs4_subruns(run_id: int) -> int:
         try:
             return summary.run(run_id).n_subruns
         except KeyError:
             return 1
+
+    def cali_files(cal) -> dict[str, Path]:
+        files = {"time_calibration": p.time_calibration(cal.cali_run, cal.date),
+                 "charge_calibration": p.charge_calibration(cal.cali_run, cal.date)}
+        if plan.calibration_lookup is not None:  # LSTOSA's looked-up time calibration, F-factor systematics
+            files.update(plan.calibration_lookup.files(cal.cali_run, cal.date))
+        return files
 
     for seq in plan.sequences:
         run_id = seq.run.run_id
@@ -184,14 +191,12 @@ def night_status(config: dict, base: Path | None = None) -> dict:
             rows = []
             if cal.drs4_run not in drs4_done:
                 drs4_done.add(cal.drs4_run)
-                rows.append(("DRS4", cal.drs4_run, {"drs4_pedestal": p.drs4_pedestal(cal.drs4_run, cal.date)},
-                             all(drs4_uses[cal.drs4_run])))
-            rows.append((seq.kind, run_id, {
-                "time_calibration": p.time_calibration(cal.cali_run, cal.date),
-                "charge_calibration": p.charge_calibration(cal.cali_run, cal.date),
-            }, (cal.drs4_run, cal.cali_run) in unused))
-            for kind, rid, files, is_unused in rows:
-                entry = _entry(seq.seq, None, kind, rid, run_subruns(rid), cal)
+                rows.append(("DRS4", cal.drs4_run, drs4_subruns(cal.drs4_run),
+                             {"drs4_pedestal": p.drs4_pedestal(cal.drs4_run, cal.date)}, all(drs4_uses[cal.drs4_run])))
+            # the CALI run may be an earlier night's (cal.cali_night): its sub-runs from the sequence
+            rows.append((seq.kind, run_id, seq.run.n_subruns, cali_files(cal), (cal.drs4_run, cal.cali_run) in unused))
+            for kind, rid, n_subruns, files, is_unused in rows:
+                entry = _entry(seq.seq, None, kind, rid, n_subruns, cal)
                 entry["calibration_files"] = file_state(files)
                 done = [f["exists"] for f in entry["calibration_files"].values()]
                 entry["stages"] = {"calibration": None if is_unused else _frac(sum(done), len(done))}
