@@ -124,6 +124,8 @@ def test_run_without_raw_files_is_missing_raw_data_not_excluded(tmp_path):
     assert seqs[1876]["note"] == "excluded" and seqs[1876]["excluded_run"] is True
     assert seqs[1876]["missing_raw_run"] is False
     assert seqs[1874]["note"] is None and seqs[1874]["processed"] is True
+    assert st["problems"] == [f"run 01875: missing raw data (listed in the night summary, no raw file in "
+                              f"{data / 'R0' / '20200127'})"]  # the excluded run is no problem
 
     lines = {line.split()[3]: line for line in format_table(st).splitlines()[2:] if line[:1].isdigit()}
     assert "missing raw data" in lines["01875"] and "excluded" not in lines["01875"]

@@ -258,6 +258,9 @@ def night_status(config: dict, base: Path | None = None) -> dict:
         if f["subrun"] is not None:
             where += f" sub-run {f['subrun']:04d}"
         status["problems"].append(f"{f['rule']} failed for {where}: {f['reason']}")
+    for run in status["missing_raw_runs"]:  # listed, never processed: data lost or not copied yet
+        status["problems"].append(f"run {run:05d}: missing raw data (listed in the night summary, no raw file "
+                                  f"in {p.r0_dir})")
     for run in status["open_runs"]:
         status["problems"].append(f"run {int(run):05d} left open: too few sub-runs succeeded to close it")
     return status
