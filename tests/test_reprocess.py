@@ -77,3 +77,31 @@ def test_reprocess_two_nights_into_new_prod_id(tmp_path):
     other = run_with_timeout([str(REPROCESS), "--prod-id", "v0.2", "--dates", "2020-01-28", *common,
                               "--config", "calibration_policy=last_of_night"], 60)
     assert other.returncode == 2 and "made with other settings (calibration_policy)" in other.stdout
+
+
+def snapshot(root):
+    """Every path below root with its size, mtime and content."""
+    return {str(p.relative_to(root)): (p.lstat().st_size, p.lstat().st_mtime_ns, p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+def test_reprocess_dry_run_shows_the_plan_and_writes_nothing(tmp_path):
+    data = tmp_path / "data"
+    make_toy_night(data, NIGHTS[0], {1874: 3})
+    make_toy_night(data, NIGHTS[1], {1904: 2})
+    tools = make_tools_bin(tmp_path / "tools")
+    common = ["--data-root", str(data), "--cores", "2"]
+    for item in toy_config_args(tmp_path, tools):
+        common += ["--config", item]
+    before = snapshot(tmp_path)
+    for dry in (["--dry-run"], ["--snakemake-args", "-n"], ["--snakemake-args=--dry-run"]):
+        res = run_with_timeout([str(REPROCESS), "--prod-id", "v0.2", "--from", "2020-01-27", "--to", "2020-01-28",
+                                *common, *dry], 120)
+        assert res.returncode == 0, res.stdout
+        assert "lstosa-reprocess: dry run of 2 night(s): nothing is written" in res.stdout
+        plans = [line.split(" lstosa-nightly: ", 1)[1] for line in res.stdout.splitlines() if "would run" in line]
+        assert len(plans) == 2, res.stdout
+        assert plans[0].startswith("dry run: night 2020-01-27 prod v0.2: would run ") and "r0_to_dl1 3" in plans[0]
+        assert plans[1].startswith("dry run: night 2020-01-28 prod v0.2: would run ") and "r0_to_dl1 2" in plans[1]
+        assert "Snakemake failed" not in res.stdout and "ERROR" not in res.stdout
+        assert snapshot(tmp_path) == before  # no production directory, lock, log or record

@@ -2,14 +2,20 @@
 
 What one invocation does:
 
+0. Before writing anything: refuses a command line without the site's configuration (--configfile
+   or --data-root) and an invalid configuration (exit 2); a night without observations is "nothing
+   to do" (exit 0), one whose DATA runs have no raw data is reported (exit 5) (``outlook``).
 1. Picks the night (the previous evening by default) and takes the night's lock, a
    ``fcntl.flock`` on ``running_analysis/<date>/<prod>/.nightly.lock``. A second invocation for
    the same night and production says who holds it (PID, since when) and exits 0. The kernel
    drops the lock when the holder dies, so a crash never leaves a stale lock behind.
-2. On a closed night (NightFinished.txt) asks Snakemake for a dry run; nothing to do: says so
-   and exits 0 without touching anything.
+2. On a closed night (NightFinished.txt) compares its products with the manifest written at
+   closing (``integrity``): lost or changed ones are named with the ``--repair`` command (exit 6).
+   Otherwise asks Snakemake for a dry run (no log); nothing to do: says so and exits 0 without
+   touching anything; a dry run that fails is a configuration error (exit 2).
 3. Runs Snakemake (keep-going and rerun-incomplete come from the profile) under ``--timeout``;
-   everything Snakemake prints goes to ``running_analysis/<date>/<prod>/log/nightly_<ts>.log``.
+   everything Snakemake prints goes to ``running_analysis/<date>/<prod>/log/nightly_<ts>.log``,
+   followed there for the progress shown (``progress``).
    Interrupted nights resume: the next invocation re-runs what is missing or incomplete.
 4. Failure policy: after a pass with failures it reads the runner's failure markers. A run
    whose share of successful sub-runs is at least ``close_min_success_fraction`` is closed without
@@ -21,11 +27,13 @@ What one invocation does:
    and when it ends open, timed out or in error.
 
 Exit codes (also in docs/operations.md):
-  0  the night is closed (now or already before), or another invocation is processing it
-  2  bad arguments or configuration
+  0  the night is closed (now or already before), another invocation is processing it, the night
+     has no observations, or only calibration runs (made)
+  2  bad arguments or configuration (also: no site configuration, Snakemake refused to start)
   3  processed, but the night is still open (failed sub-runs/runs; see the summary and status)
   4  timeout: Snakemake was stopped after --timeout seconds; the next invocation resumes
-  5  Snakemake failed without failure markers (workflow, configuration or lock error; see the log)
+  5  Snakemake failed without failure markers (see the log), or the DATA runs have no raw data
+  6  the night is closed but products were lost or changed since: repair with --repair
 """
 
 from __future__ import annotations
@@ -53,10 +61,13 @@ from .errors import ConfigError, LstosaError
 from .night import night_paths, plan_night, resolve
 from .opsconfig import format_list, load_config, parse_overrides, project_dir
 from .atomic import write_text as atomic_write_text
+from .integrity import closed_night_problems, damaged_products
+from .outlook import CALIBRATION_ONLY, EMPTY, MISSING_RAW, check_config, night_outlook, site_config_problem
+from .progress import Progress, error_line, job_stats
 from .runner import disk_full_note
 from .status import POLICY_FILE, compact_list, night_status, read_failures, read_policy, subrun_failures
 
-EXIT_OK, EXIT_USAGE, EXIT_OPEN, EXIT_TIMEOUT, EXIT_ERROR = 0, 2, 3, 4, 5
+EXIT_OK, EXIT_USAGE, EXIT_OPEN, EXIT_TIMEOUT, EXIT_ERROR, EXIT_DAMAGED = 0, 2, 3, 4, 5, 6
 NOTHING_TO_DO = "Nothing to be done"
 MANIFEST = "production.json"
 
@@ -79,13 +90,16 @@ class Settings:
     snakemake_args: list[str] = field(default_factory=list)
     kind: str = "nightly"  # or "reprocess": recorded in the production manifest
     echo: bool = True
+    config_file: str | None = None  # the site's YAML over config/config.yaml (--configfile)
+    repair: bool = False  # closed night: rebuild its missing or changed products
+    progress_every: float = 600.0  # not on a terminal: a progress line this often (seconds)
 
     def config(self, failed: list[str] | None = None) -> dict:
         items = dict(self.overrides)
         items["date"] = self.date.isoformat()
         if failed:
             items["failed_subruns"] = format_list(failed)
-        return load_config(self.base, None, items)
+        return load_config(self.base, self.config_file, items)
 
     def config_items(self, failed: list[str]) -> dict[str, str]:
         items = {"date": self.date.isoformat(), **self.overrides}
@@ -221,11 +235,18 @@ class Night:
         self.t0 = time.monotonic()
         self.deadline = None if not settings.timeout else self.t0 + float(settings.timeout)
         self.proc = None
+        self.progress = None  # of the Snakemake pass under way
+        self.last_output = ""
+        self.outlook = None
+        self.notes: list[str] = []  # said before the log was opened: repeated into it
+        self.repaired: list[str] = []  # --repair: the products rebuilt
 
     # ---- messages
     def say(self, text: str) -> None:
         line = f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M:%S')} lstosa-nightly: {text}"
         if self.s.echo:
+            if self.progress:
+                self.progress.clear()
             print(line, flush=True)
         if self.log_fh and not self.log_broken:
             try:
@@ -245,31 +266,57 @@ class Night:
             cmd += ["--cores", str(self.s.cores)]
         if self.s.jobs:
             cmd += ["--jobs", str(self.s.jobs)]
+        if self.s.config_file:
+            cmd += ["--configfile", str(Path(self.s.config_file).resolve())]
         cmd += [*self.s.snakemake_args, *extra]
         cmd += ["--config", *(f"{k}={v}" for k, v in self.s.config_items(failed).items())]
         return cmd
 
     def snakemake(self, failed: list[str], targets=(), extra=(), what="Snakemake") -> tuple[int | None, str]:
-        """Run Snakemake into the log; returns (exit code or None on timeout, its output)."""
+        """Run Snakemake into the log, following its progress there; returns (exit code or None on
+        timeout, its output)."""
         cmd = self.command(failed, targets, extra)
         self.say(f"{what}: {shlex.join(cmd)}")
+        self.log_fh.flush()
         start = self.log_fh.tell()
         self.proc = subprocess.Popen(cmd, cwd=self.s.base, stdout=self.log_fh, stderr=subprocess.STDOUT,
                                      env=tool_env(self.s.base), start_new_session=True)
-        try:
-            remaining = None if self.deadline is None else max(1.0, self.deadline - time.monotonic())
-            rc = self.proc.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            self.say(f"timeout ({self.s.timeout:g} s): stopping Snakemake (SIGTERM, then SIGKILL after "
-                     f"{self.s.kill_grace:g} s)")
-            self.stop()
-            rc = None
+        tty = self.s.echo and sys.stdout.isatty()
+        self.progress = Progress(what, self.say, sys.stdout if tty else None, self.s.progress_every)
+        chunks = []
+        with open(self.log_path, errors="replace") as reader:
+            reader.seek(start)
+            try:
+                rc = None
+                while rc is None:
+                    try:
+                        rc = self.proc.wait(timeout=1.0 if tty else min(5.0, self.s.progress_every))
+                    except subprocess.TimeoutExpired:
+                        if self.deadline is not None and time.monotonic() >= self.deadline:
+                            break
+                    chunks.append(reader.read())
+                    self.progress.feed(chunks[-1])
+                    self.progress.tick()
+                if rc is None:
+                    self.progress.clear()
+                    self.say(f"timeout ({self.s.timeout:g} s): stopping Snakemake (SIGTERM, then SIGKILL after "
+                             f"{self.s.kill_grace:g} s)")
+                    self.stop()
+                self.log_fh.flush()
+                chunks.append(reader.read())
+                self.progress.feed(chunks[-1])
+            finally:
+                self.progress, progress = None, self.progress
+                progress.close()
         self.proc = None
-        self.log_fh.flush()
-        with open(self.log_path, errors="replace") as fh:
-            fh.seek(start)
-            output = fh.read()
-        return rc, output
+        return rc, "".join(chunks)
+
+    def dry_run(self, failed: list[str], targets=()) -> tuple[int, str]:
+        """Snakemake's dry run, its output kept in memory: no log file, nothing written to the night."""
+        cmd = self.command(failed, targets, ["--dry-run"])
+        proc = subprocess.run(cmd, cwd=self.s.base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              errors="replace", env=tool_env(self.s.base), start_new_session=True)
+        return proc.returncode, proc.stdout
 
     def stop(self) -> None:
         """SIGTERM to Snakemake's process group (it cancels its jobs), SIGKILL if it lingers."""
@@ -306,13 +353,14 @@ class Night:
                 removed += 1
         return removed
 
-    def pass_(self, failed, targets=(), what="Snakemake") -> int | None:
-        rc, output = self.snakemake(failed, targets, what=what)
+    def pass_(self, failed, targets=(), what="Snakemake", extra=()) -> int | None:
+        rc, output = self.snakemake(failed, targets, extra, what=what)
         if rc not in (0, None) and ("LockException" in output or "cannot be locked" in output):
             n = self.remove_stale_snakemake_locks()
             if n:
                 self.say(f"removed {n} stale Snakemake lock(s) of this night left by a killed run; retrying")
-                rc, output = self.snakemake(failed, targets, what=what)
+                rc, output = self.snakemake(failed, targets, extra, what=what)
+        self.last_output = output
         return rc
 
     # ---- the night
@@ -320,6 +368,12 @@ class Night:
         s = self.s
         prod = self.paths.prod_id
         result = NightResult(str(self.paths.night), prod, "error", EXIT_ERROR)
+        check_config(self.config, s.base)  # ConfigError: refused in one line, nothing written
+        if s.repair and not self.paths.night_finished.exists():
+            raise ConfigError(f"--repair: night {self.paths.night} prod {prod} is not closed "
+                              f"({self.paths.night_finished} does not exist): run without --repair to process it")
+        if not self.paths.night_finished.exists() and self.before_lock(result):
+            return result
         lock = NightLock(self.rdir / ".nightly.lock")
         if not lock.acquire():
             h = lock.holder()
@@ -340,12 +394,16 @@ class Night:
         try:
             for sig in previous:
                 signal.signal(sig, on_signal)
+            if self.paths.night_finished.exists() and self.closed_night(result):
+                return result
             stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
             self.log_path = self.paths.log(f"nightly_{stamp}.log")
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self.log_fh = open(self.log_path, "a")
             result.log = str(self.log_path)
             self.say(f"night {self.paths.night} prod {prod}: log {self.log_path}")
+            for note in self.notes:
+                self.log_fh.write(f"(before the log was opened) {note}\n")
             write_manifest(self.rdir, self.config, s.base, s.kind)
             self.cancel_orphans()
             self.process(result)
@@ -381,20 +439,131 @@ class Night:
         keep = set(self.config.get("failed_subruns") or []) | set(read_policy(self.rdir).get("failed_subruns") or [])
         return sorted(keep)
 
+    def plan_only(self) -> NightResult:
+        """--dry-run: what would run, from Snakemake's dry run. Writes nothing (no lock, no log)."""
+        p = self.paths
+        result = NightResult(str(p.night), p.prod_id, "dry-run", EXIT_OK)
+        check_config(self.config, self.s.base)
+        lines = []
+        if not p.night_finished.exists():
+            outlook = night_outlook(self.config, self.s.base)
+            if outlook.kind in (EMPTY, MISSING_RAW):
+                result.exit_code = EXIT_OK if outlook.kind == EMPTY else EXIT_ERROR
+                result.summary = f"dry run: {outlook.message}"
+                self.say(result.summary)
+                return result
+        else:
+            problems = closed_night_problems(p, limit=20)
+            if problems:
+                lines += [f"closed night with {len(problems)} product problem(s) (lstosa-nightly --repair):",
+                          *(f"  {x}" for x in problems)]
+        rc, output = self.dry_run(self.persisted_failed())
+        if rc != 0:
+            raise ConfigError(f"night {p.night} prod {p.prod_id}: Snakemake refused to start: {error_line(output)}")
+        stats = {k: v for k, v in job_stats(output).items() if k != "all"}
+        if NOTHING_TO_DO in output or not stats:
+            lines.insert(0, f"dry run: night {p.night} prod {p.prod_id}: nothing to do")
+        else:
+            lines.insert(0, f"dry run: night {p.night} prod {p.prod_id}: would run {sum(stats.values())} job(s): "
+                         + ", ".join(f"{k} {v}" for k, v in stats.items()))
+        result.summary = "\n".join(lines)
+        for line in lines:
+            self.say(line)
+        return result
+
+    def before_lock(self, result: NightResult) -> bool:
+        """A night with nothing to process, or whose DATA runs have no raw data: say so and touch
+        nothing (no lock, no log, no directory). True when the invocation ends here."""
+        self.outlook = night_outlook(self.config, self.s.base)
+        if self.outlook.kind == EMPTY:
+            result.state, result.exit_code, result.summary = "no-data", EXIT_OK, self.outlook.message
+        elif self.outlook.kind == MISSING_RAW:
+            result.state, result.exit_code, result.summary = "error", EXIT_ERROR, (
+                f"{self.outlook.message}: nothing processed (raw files not yet copied, or lost?)")
+        else:
+            return False
+        self.say(result.summary)
+        if result.exit_code != EXIT_OK:
+            notify(self.s, result, self.say)
+        return True
+
+    def closed_night(self, result: NightResult) -> bool:
+        """A closed night, before any log is opened: damaged (products missing or changed), intact
+        with nothing to do, or work to do (then False: it is processed). Only the last writes."""
+        p = self.paths
+        problems = closed_night_problems(p, limit=20)
+        if problems and self.s.repair:
+            return False
+        if problems:
+            result.state, result.exit_code = "damaged", EXIT_DAMAGED
+            lines = [f"night {p.night} prod {p.prod_id}: CLOSED, but {len(problems)} product problem(s) since "
+                     "it was closed:", *(f"  {x}" for x in problems),
+                     f"repair (rebuilds exactly these, keeps the rest): lstosa-nightly --repair{self.cli_args()}"]
+            result.summary = "\n".join(lines)
+            for line in lines:
+                self.say(line)
+            notify(self.s, result, self.say)
+            return True
+        if self.s.repair:
+            self.say(f"night {p.night} prod {p.prod_id}: every product recorded at closing is intact: nothing to repair")
+        rc, output = self.dry_run(self.persisted_failed())
+        if rc != 0:
+            raise ConfigError(f"night {p.night} prod {p.prod_id} (closed): Snakemake refused to start: "
+                              f"{error_line(output)} (nothing done)")
+        if NOTHING_TO_DO in output:
+            result.state, result.exit_code = "already-closed", EXIT_OK
+            result.summary = (f"night {p.night} (prod {p.prod_id}) is already closed ({p.night_finished}) and "
+                              "Snakemake has nothing to do: nothing done")
+            self.say(result.summary)
+            return True
+        jobs = ", ".join(f"{k} {v}" for k, v in job_stats(output).items())
+        note = f"the night is marked closed but Snakemake has work to do ({jobs or 'see the log'}): resuming"
+        self.say(note)
+        self.notes.append(note)
+        return False
+
+    def cli_args(self) -> str:
+        """--date ... --prod-id ... and the roots, for the commands the summary suggests."""
+        p = self.paths
+        return (f" --date {p.date} --prod-id {p.prod_id}" + (f" --configfile {self.s.config_file}" if self.s.config_file
+                                                            else "")
+                + (f" --output-root {p.output_root}" if p.output_root != p.data_root else "")
+                + f" --data-root {p.data_root}")
+
+    def repair(self, failed: list[str]) -> int | None:
+        """Rebuild exactly the missing or changed products (and what depends on them: the night's
+        report, page and manifest); Snakemake alone would not: an existing report hides them."""
+        missing, changed = damaged_products(self.paths)
+        self.repaired = [p.name for p in missing + changed]
+        self.say(f"repairing: {len(missing)} missing, {len(changed)} changed product(s): "
+                 + ", ".join(p.name for p in (missing + changed)[:10]) + (" ..." if len(missing + changed) > 10 else ""))
+        targets = ["all", *(str(p) for p in missing + changed)]
+        extra = ["--forcerun", *(str(p) for p in changed)] if changed else []
+        return self.pass_(failed, targets, what="repair", extra=extra)
+
     def process(self, result: NightResult) -> None:
         failed = self.persisted_failed()
-        if self.paths.night_finished.exists():
-            rc, output = self.snakemake(failed, extra=["--dry-run"], what="closed night, dry run")
-            if rc == 0 and NOTHING_TO_DO in output:
-                result.state, result.exit_code = "already-closed", EXIT_OK
-                result.summary = (f"night {self.paths.night} (prod {self.paths.prod_id}) is already closed "
-                                  f"({self.paths.night_finished}) and Snakemake has nothing to do: nothing done")
-                self.say(result.summary)
-                return
-            self.say("the night is marked closed but Snakemake has work to do (products changed or removed): resuming")
-        rc = self.pass_(failed, what="pass 1")
+        if self.s.repair and self.paths.night_finished.exists():
+            rc = self.repair(failed)
+        else:
+            rc = self.pass_(failed, what="pass 1")
         if rc is None:
             return self.finish(result, "timeout")
+        if rc == 0 and self.outlook is not None and self.outlook.kind == CALIBRATION_ONLY:
+            result.state, result.exit_code = "calibration-only", EXIT_OK
+            result.summary = f"{self.outlook.message}: calibration made, nothing else to do"
+            self.say(result.summary)
+            return
+        if rc != 0 and not read_failures(self.rdir) and "Building DAG of jobs" not in self.last_output:
+            # Snakemake stopped while reading the workflow, before any job: the one line, not "see the log".
+            # The workflow's own refusals are about the night's data (drive log, calibration): an error to
+            # notify; anything else (Snakemake options, profile) is a configuration error.
+            reason = error_line(self.last_output)
+            if "lstosa-snake: ERROR:" not in self.last_output:
+                raise ConfigError(f"night {self.paths.night} prod {self.paths.prod_id}: Snakemake refused to start: "
+                                  f"{reason} (log: {self.log_path})")
+            self.say(f"the workflow refused the night: {reason}")
+            return self.finish(result, "error")
         if rc != 0 or not self.paths.night_finished.exists():
             decision = self.apply_policy(failed)
             if decision is None:
@@ -467,9 +636,19 @@ class Night:
         return closable, targets
 
     def finish(self, result: NightResult, state: str) -> None:
-        codes = {"closed": EXIT_OK, "open": EXIT_OPEN, "timeout": EXIT_TIMEOUT, "error": EXIT_ERROR}
+        codes = {"closed": EXIT_OK, "open": EXIT_OPEN, "timeout": EXIT_TIMEOUT, "error": EXIT_ERROR,
+                 "damaged": EXIT_DAMAGED}
+        damage = closed_night_problems(self.paths, limit=15) if state == "closed" else []
+        if damage:  # e.g. a repair that could not rebuild everything
+            state = "damaged"
         result.state, result.exit_code = state, codes[state]
         lines = [f"night {self.paths.night} prod {self.paths.prod_id}: {state.upper()}"]
+        if self.repaired and not damage:
+            lines.append(f"repaired {len(self.repaired)} product(s): {', '.join(self.repaired[:10])}"
+                         + (" ..." if len(self.repaired) > 10 else ""))
+        if damage:
+            lines += ["products missing or changed since closing:", *(f"  {x}" for x in damage),
+                      f"repair: lstosa-nightly --repair{self.cli_args()}"]
         full = disk_full_note(self.rdir)
         if full:
             lines.append(f"ERROR: output disk full{full}: free space, then run again (the night resumes)")
@@ -479,7 +658,7 @@ class Night:
             st = {"sequences": [], "problems": [str(exc)], "open_runs": []}
         policy = read_policy(self.rdir)
         for seq in st["sequences"]:
-            if seq["type"] != "DATA" or seq.get("excluded_run"):
+            if seq["type"] != "DATA" or not seq.get("processed", not seq.get("excluded_run")):  # status: run planned
                 continue
             run = seq["run"]
             if seq["stages"].get("merge") == 1.0:
@@ -488,7 +667,7 @@ class Night:
                 result.failed_subruns[run] = seq["failed_subruns"]
         for run in policy.get("open_runs", []) if state != "closed" else []:
             result.runs_open[run] = "too few successful sub-runs or a run-level step failed"
-        n_data = sum(1 for q in st["sequences"] if q["type"] == "DATA" and not q.get("excluded_run"))
+        n_data = sum(1 for q in st["sequences"] if q["type"] == "DATA" and q.get("processed", not q.get("excluded_run")))
         lines.append(f"runs merged: {len(result.runs_closed)} of {n_data}"
                      + (f" ({', '.join(f'{r:05d}' for r in result.runs_closed)})" if result.runs_closed else ""))
         closed_without = policy.get("failed_subruns") or []
@@ -566,7 +745,47 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                              "LSTOSA_STATE, LSTOSA_EXIT_CODE, LSTOSA_LOG, LSTOSA_SUBJECT set")
     parser.add_argument("--notify-mail", metavar="ADDRESS", help="mail the summary (mail or sendmail)")
     parser.add_argument("--snakemake-args", default="", metavar="'ARGS'",
-                        help="extra Snakemake options, one shell-quoted string")
+                        help="extra Snakemake options, one shell-quoted string ('-n' is --dry-run)")
+    parser.add_argument("--configfile", metavar="FILE",
+                        help="the site's YAML of config keys over config/config.yaml (data_root, models_dir, ...)")
+    parser.add_argument("--dry-run", "-n", action="store_true",
+                        help="show what would run (Snakemake's dry run); write nothing, take no lock")
+    parser.add_argument("--progress-every", type=float, default=600.0, metavar="SECONDS",
+                        help="when not on a terminal: a progress line this often (default 600); on a terminal "
+                             "a status line is redrawn every second")
+
+
+DRY_RUN_FLAGS = ("-n", "--dry-run", "--dryrun")
+
+
+def join_option_values(argv: list[str], option: str = "--snakemake-args") -> list[str]:
+    """``--snakemake-args '-n'`` as ``--snakemake-args=-n``: argparse reads a value that starts with
+    '-' as an option of its own and refuses it."""
+    out, it = [], iter(argv)
+    for arg in it:
+        if arg == option:
+            value = next(it, None)
+            out.append(arg if value is None else f"{option}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
+def common_settings(args, what: str) -> tuple[dict, bool]:
+    """Settings keywords shared by lstosa-nightly and lstosa-reprocess, and whether it is a dry run.
+    Refuses (ConfigError) a command line without the site's configuration."""
+    overrides = overrides_from(args)
+    why = site_config_problem(overrides, args.configfile, what)
+    if why:
+        raise ConfigError(why)
+    smk = shlex.split(args.snakemake_args)
+    dry = args.dry_run or any(a in DRY_RUN_FLAGS for a in smk)
+    return dict(
+        overrides=overrides, profile=args.profile, cores=args.cores, jobs=args.jobs, timeout=args.timeout,
+        kill_grace=args.kill_grace, notify_cmd=args.notify_cmd, notify_mail=args.notify_mail,
+        snakemake_args=[a for a in smk if a not in DRY_RUN_FLAGS], config_file=args.configfile,
+        progress_every=args.progress_every,
+    ), dry
 
 
 PATH_KEYS = ("data_root", "output_root", "night_summary", "tools_bin", "models_dir", "lstchain_config",
@@ -608,17 +827,15 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--date", help="night (YYYY-MM-DD or YYYYMMDD); default: the previous evening (UTC)")
     parser.add_argument("--prod-id", help="production id (config prod_id)")
+    parser.add_argument("--repair", action="store_true",
+                        help="closed night: rebuild exactly its products missing or changed since closing")
     add_common_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_option_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         night = parse_night_date(args.date) if args.date else default_night()
-        settings = Settings(
-            date=night, base=project_dir(), overrides=overrides_from(args), profile=args.profile,
-            cores=args.cores, jobs=args.jobs, timeout=args.timeout, kill_grace=args.kill_grace,
-            notify_cmd=args.notify_cmd, notify_mail=args.notify_mail,
-            snakemake_args=shlex.split(args.snakemake_args),
-        )
-        result = Night(settings).run()
+        kwargs, dry = common_settings(args, "lstosa-nightly")
+        settings = Settings(date=night, base=project_dir(), repair=args.repair, **kwargs)
+        result = Night(settings).plan_only() if dry else Night(settings).run()
     except (ConfigError, LstosaError) as exc:
         print(f"lstosa-nightly: ERROR: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shlex
 import sys
 
 from .dates import parse_night_date
 from .errors import ConfigError, LstosaError
 from .night import night_paths
 from .nightly import (
-    EXIT_ERROR, EXIT_OK, EXIT_OPEN, EXIT_TIMEOUT, EXIT_USAGE, Night, NightResult, Settings,
-    add_common_arguments, overrides_from, production_identity, read_manifest,
+    EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, EXIT_OPEN, EXIT_TIMEOUT, EXIT_USAGE, Night, NightResult, Settings,
+    add_common_arguments, common_settings, join_option_values, production_identity, read_manifest,
 )
 from .opsconfig import project_dir
 from .status import list_names
@@ -105,6 +104,24 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: exit codes from the best to the worst: the command exits with its worst night's
+SEVERITY = [EXIT_OK, EXIT_OPEN, EXIT_DAMAGED, EXIT_TIMEOUT, EXIT_ERROR]
+
+
+def dry_run(nights, settings_for) -> int:
+    """--dry-run: per night what Snakemake would run; writes nothing (no lock, log or record)."""
+    print(f"lstosa-reprocess: dry run of {len(nights)} night(s): nothing is written", flush=True)
+    worst = EXIT_OK
+    for night in nights:
+        try:
+            result = Night(settings_for(night)).plan_only()
+        except LstosaError as exc:
+            print(f"lstosa-reprocess: night {night}: ERROR: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        worst = max(worst, result.exit_code, key=SEVERITY.index)
+    return worst
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="lstosa-reprocess", description=__doc__.split("\n\n")[0],
                                      epilog=__doc__[__doc__.index("Exit codes"):],
@@ -114,18 +131,15 @@ def main(argv=None) -> int:
     parser.add_argument("--from", dest="start", metavar="DATE", help="first night of a range")
     parser.add_argument("--to", dest="end", metavar="DATE", help="last night of a range (included)")
     add_common_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_option_values(sys.argv[1:] if argv is None else list(argv)))
     base = project_dir()
     try:
         nights = night_list(args.dates, args.start, args.end)
-        overrides = overrides_from(args)
-        extra = ["--rerun-triggers", "mtime", *shlex.split(args.snakemake_args)]
+        kwargs, dry = common_settings(args, "lstosa-reprocess")
+        kwargs["snakemake_args"] = ["--rerun-triggers", "mtime", *kwargs["snakemake_args"]]
 
         def settings_for(night):
-            return Settings(date=night, base=base, overrides=overrides, profile=args.profile, cores=args.cores,
-                            jobs=args.jobs, timeout=args.timeout, kill_grace=args.kill_grace,
-                            notify_cmd=args.notify_cmd, notify_mail=args.notify_mail, snakemake_args=extra,
-                            kind="reprocess")
+            return Settings(date=night, base=base, kind="reprocess", **kwargs)
 
         refusals = [why for n in nights if (why := check_production(settings_for(n)))]
     except LstosaError as exc:
@@ -137,6 +151,8 @@ def main(argv=None) -> int:
         print("lstosa-reprocess: nothing was run; outputs of another production are never overwritten",
               file=sys.stderr)
         return EXIT_USAGE
+    if dry:
+        return dry_run(nights, settings_for)
     print(f"lstosa-reprocess: {len(nights)} night(s) into prod id {args.prod_id}", flush=True)
     rows, worst = [], EXIT_OK
     for night in nights:
@@ -161,7 +177,7 @@ def main(argv=None) -> int:
             "failed": str(sum(len(v) for v in result.failed_subruns.values())), "seconds": result.seconds,
             "log": result.log,
         })
-        worst = max(worst, result.exit_code, key=lambda c: [EXIT_OK, EXIT_OPEN, EXIT_TIMEOUT, EXIT_ERROR].index(c))
+        worst = max(worst, result.exit_code, key=SEVERITY.index)
     print(format_table(rows), flush=True)
     return worst
 
