@@ -52,6 +52,7 @@ def _seconds(value):
 #: how the operator repairs a closed night whose products were lost (lstosa_snake.integrity)
 REPAIR_COMMAND = "lstosa-nightly --repair"
 
+
 def repair_command(paths) -> str:
     cmd = f"{REPAIR_COMMAND} --date {paths.night} --prod-id {paths.prod_id} --data-root {paths.data_root}"
     if paths.output_root != paths.data_root:
@@ -77,6 +78,123 @@ def _entry(seq: int, parent, kind: str, run_id: int, n_subruns: int, calibration
         "wall_s": None,
         "source": None,
     }
+
+
+class _Rows:
+    """The table's rows from the plan and one listing per product directory."""
+
+    def __init__(self, plan, failures: list[dict]):
+        self.plan, self.failures = plan, failures
+        p = self.paths = plan.paths
+        self.dl1, self.dl2 = list_names(p.dl1_dir), list_names(p.dl2_dir)
+        self.datacheck, self.muons = list_names(p.dl1_dir / "datacheck"), list_names(p.dl1_dir / "muons")
+        self.by_subrun = subrun_failures(failures)
+        self.bench = benchmark_totals(p.running_dir)
+        # the calibration jobs' benchmarks live with the calibration (shared by productions)
+        for run_id, (cpu, wall) in benchmark_totals(p.calibration_running_dir).items():
+            t = self.bench.setdefault(run_id, [0.0, 0.0])
+            t[0] += cpu
+            t[1] += wall
+        self.listings: dict[Path, set[str]] = {}
+        self.unused = {(c.drs4_run, c.cali_run) for c in plan.unused_calibrations}
+        # a DRS4 run may pair with several CALI runs: one row, before its first; unused if all are
+        self.drs4_unused: dict[int, bool] = {}
+        for seq in plan.sequences:
+            if seq.kind != "DATA":
+                c = seq.calibration
+                is_unused = (c.drs4_run, c.cali_run) in self.unused
+                self.drs4_unused[c.drs4_run] = self.drs4_unused.get(c.drs4_run, True) and is_unused
+        self.drs4_shown: set[int] = set()
+
+    def file_state(self, files: dict[str, Path]) -> dict[str, dict]:
+        """{name: {path, exists}}: the one shape of calibration files in every row."""
+        out = {}
+        for name, path in files.items():
+            if path.parent not in self.listings:  # one listing per calibration directory
+                self.listings[path.parent] = list_names(path.parent)
+            out[name] = {"path": str(path), "exists": path.name in self.listings[path.parent]}
+        return out
+
+    def finish(self, entry: dict, run_id: int) -> dict:
+        entry["failures"] = [f for f in self.failures if f["run"] == run_id]
+        if run_id in self.bench:
+            entry["cpu_s"], entry["wall_s"] = (_seconds(v) for v in self.bench[run_id])
+        return entry
+
+    def calibration(self, seq) -> list[dict]:
+        """The DRS4 row (unless shown already) and the CALI row of a calibration sequence."""
+        cal, p = seq.calibration, self.paths
+        rows = []
+        if cal.drs4_run not in self.drs4_shown:
+            self.drs4_shown.add(cal.drs4_run)
+            try:
+                n_subruns = self.plan.summary.run(cal.drs4_run).n_subruns
+            except KeyError:
+                n_subruns = 1
+            rows.append(("DRS4", cal.drs4_run, n_subruns, {"drs4_pedestal": p.drs4_pedestal(cal.drs4_run, cal.date)},
+                         self.drs4_unused[cal.drs4_run]))
+        cali_files = {"time_calibration": p.time_calibration(cal.cali_run, cal.date),
+                      "charge_calibration": p.charge_calibration(cal.cali_run, cal.date)}
+        if self.plan.calibration_lookup is not None:  # LSTOSA's looked-up time calibration, F-factor systematics
+            cali_files.update(self.plan.calibration_lookup.files(cal.cali_run, cal.date))
+        # the CALI run may be an earlier night's (cal.cali_night): its sub-runs from the sequence
+        rows.append((seq.kind, cal.cali_run, seq.run.n_subruns, cali_files, (cal.drs4_run, cal.cali_run) in self.unused))
+        out = []
+        for kind, run_id, n_subruns, files, unused in rows:
+            entry = _entry(seq.seq, None, kind, run_id, n_subruns, cal)
+            entry["calibration_files"] = self.file_state(files)
+            done = [f["exists"] for f in entry["calibration_files"].values()]
+            entry["stages"] = {"calibration": None if unused else _frac(sum(done), len(done))}
+            entry["unused"] = unused
+            if unused:  # serves no DATA run tonight: not produced, not a problem
+                entry["note"] = "unused"
+            out.append(self.finish(entry, run_id))
+        return out
+
+    def data(self, seq) -> dict:
+        plan, run_id = self.plan, seq.run.run_id
+        entry = _entry(seq.seq, seq.parent, seq.kind, run_id, seq.run.n_subruns, seq.calibration)
+        if run_id in plan.catalog:  # the night's RunCatalog, when there is one
+            entry["source"] = plan.catalog[run_id].source_name
+        rp = plan.runs.get(run_id)
+        entry["processed"] = rp is not None
+        entry["excluded_run"] = run_id in plan.excluded_runs
+        entry["missing_raw_run"] = run_id in plan.missing_raw_runs
+        if rp is None:
+            # "excluded" only for what the configuration leaves out; no raw file at all is data loss
+            entry["note"] = "missing raw data" if entry["missing_raw_run"] else "excluded"
+            entry["stages"] = {k: None for k in (*SUBRUN_STAGES, "merge")}
+            return self.finish(entry, run_id)
+        r = rp.run
+        planned = sorted(rp.subruns + rp.failed)
+        counts = {
+            "r0_to_dl1": sum(f"dl1_LST-1.Run{r}.{s:04d}.h5" in self.dl1 for s in planned),
+            "datacheck": sum(f"datacheck_dl1_LST-1.Run{r}.{s:04d}.h5" in self.datacheck for s in planned),
+            "dl1_to_dl2": sum(f"dl2_LST-1.Run{r}.{s:04d}.h5" in self.dl2 for s in planned),
+        }
+        merged = {
+            "dl1": f"dl1_LST-1.Run{r}.h5" in self.dl1,
+            "dl2": f"dl2_LST-1.Run{r}.h5" in self.dl2,
+            "muons": f"muons_LST-1.Run{r}.fits" in self.muons,
+            "datacheck_pdf": f"datacheck_dl1_LST-1.Run{r}.pdf" in self.datacheck,
+        }
+        entry["stages"] = {k: _frac(v, len(planned)) for k, v in counts.items()}
+        entry["stages"]["merge"] = _frac(sum(merged.values()), len(merged))
+        failed = dict(self.by_subrun.get(run_id, {}))
+        for s in rp.failed:
+            failed.setdefault(s, [])
+        entry.update(
+            planned_subruns=len(planned),
+            done=counts,
+            merged=merged,
+            failed_subruns=sorted(failed),
+            failed_stages={str(s): rules for s, rules in sorted(failed.items())},
+            closed_without=list(rp.failed),
+            excluded_subruns=list(rp.excluded),
+            missing_raw_subruns=list(rp.missing_raw),
+            calibration_files=self.file_state(plan.calibration_files(run_id)),
+        )
+        return self.finish(entry, run_id)
 
 
 def night_status(config: dict, base: Path | None = None) -> dict:
@@ -127,132 +245,14 @@ def night_status(config: dict, base: Path | None = None) -> dict:
         {"file": summary.path, "line": r.line, "run": r.run_id, "reason": r.reason}
         for r in summary.skipped
     ]
-    excluded_runs = set(plan.excluded_runs)
-    missing_raw_runs = set(plan.missing_raw_runs)
-    unused = {(c.drs4_run, c.cali_run) for c in plan.unused_calibrations}
-    status["excluded_runs"] = sorted(excluded_runs)
-    status["missing_raw_runs"] = sorted(missing_raw_runs)
+    status["excluded_runs"] = sorted(plan.excluded_runs)
+    status["missing_raw_runs"] = sorted(plan.missing_raw_runs)
     status["unused_calibrations"] = [c.label for c in plan.unused_calibrations]
     status["calibration_only"] = plan.calibration_only
-    p = paths
-    dl1 = list_names(p.dl1_dir)
-    datacheck = list_names(p.dl1_dir / "datacheck")
-    muons = list_names(p.dl1_dir / "muons")
-    dl2 = list_names(p.dl2_dir)
-    failures = read_failures(rdir)
-    status["failures"] = failures
-    by_subrun = subrun_failures(failures)
-    bench = benchmark_totals(rdir)
-    # the calibration jobs' benchmarks live with the calibration (shared by productions)
-    for run_id, (cpu, wall) in benchmark_totals(p.calibration_running_dir).items():
-        t = bench.setdefault(run_id, [0.0, 0.0])
-        t[0] += cpu
-        t[1] += wall
-    cal_names: dict[Path, set[str]] = {}
-
-    def file_state(files: dict[str, Path]) -> dict[str, dict]:
-        """{name: {path, exists}}: the one shape of calibration files in every row."""
-        out = {}
-        for name, path in files.items():
-            if path.parent not in cal_names:  # one listing per calibration directory
-                cal_names[path.parent] = list_names(path.parent)
-            out[name] = {"path": str(path), "exists": path.name in cal_names[path.parent]}
-        return out
-
-    def add_times(entry: dict, run_id: int) -> None:
-        if run_id in bench:
-            entry["cpu_s"], entry["wall_s"] = (_seconds(v) for v in bench[run_id])
-
-    # a DRS4 run pairs with one or more CALI runs: it gets its own row, once, before the first
-    drs4_uses: dict[int, list[bool]] = {}
+    rows = _Rows(plan, read_failures(rdir))
     for seq in plan.sequences:
-        if seq.kind != "DATA":
-            c = seq.calibration
-            drs4_uses.setdefault(c.drs4_run, []).append((c.drs4_run, c.cali_run) in unused)
-    drs4_done: set[int] = set()
-
-    def drs4_subruns(run_id: int) -> int:
-        try:
-            return summary.run(run_id).n_subruns
-        except KeyError:
-            return 1
-
-    def cali_files(cal) -> dict[str, Path]:
-        files = {"time_calibration": p.time_calibration(cal.cali_run, cal.date),
-                 "charge_calibration": p.charge_calibration(cal.cali_run, cal.date)}
-        if plan.calibration_lookup is not None:  # LSTOSA's looked-up time calibration, F-factor systematics
-            files.update(plan.calibration_lookup.files(cal.cali_run, cal.date))
-        return files
-
-    for seq in plan.sequences:
-        run_id = seq.run.run_id
-        cal = seq.calibration
-        if seq.kind != "DATA":
-            rows = []
-            if cal.drs4_run not in drs4_done:
-                drs4_done.add(cal.drs4_run)
-                rows.append(("DRS4", cal.drs4_run, drs4_subruns(cal.drs4_run),
-                             {"drs4_pedestal": p.drs4_pedestal(cal.drs4_run, cal.date)}, all(drs4_uses[cal.drs4_run])))
-            # the CALI run may be an earlier night's (cal.cali_night): its sub-runs from the sequence
-            rows.append((seq.kind, run_id, seq.run.n_subruns, cali_files(cal), (cal.drs4_run, cal.cali_run) in unused))
-            for kind, rid, n_subruns, files, is_unused in rows:
-                entry = _entry(seq.seq, None, kind, rid, n_subruns, cal)
-                entry["calibration_files"] = file_state(files)
-                done = [f["exists"] for f in entry["calibration_files"].values()]
-                entry["stages"] = {"calibration": None if is_unused else _frac(sum(done), len(done))}
-                if is_unused:  # serves no DATA run tonight: not produced, not a problem
-                    entry["note"] = "unused"
-                entry["unused"] = is_unused
-                entry["failures"] = [f for f in failures if f["run"] == rid]
-                add_times(entry, rid)
-                status["sequences"].append(entry)
-            continue
-        entry = _entry(seq.seq, seq.parent, seq.kind, run_id, seq.run.n_subruns, cal)
-        if run_id in plan.catalog:  # the night's RunCatalog, when there is one
-            entry["source"] = plan.catalog[run_id].source_name
-        rp = plan.runs.get(run_id)
-        entry["processed"] = rp is not None
-        entry["excluded_run"] = run_id in excluded_runs
-        entry["missing_raw_run"] = run_id in missing_raw_runs
-        if rp is None:
-            # "excluded" only for what the configuration leaves out; no raw file at all is data loss
-            entry["note"] = "missing raw data" if entry["missing_raw_run"] else "excluded"
-            entry["stages"] = {k: None for k in (*SUBRUN_STAGES, "merge")}
-            entry["failures"] = [f for f in failures if f["run"] == run_id]
-            status["sequences"].append(entry)
-            continue
-        r = rp.run
-        planned = sorted(rp.subruns + rp.failed)
-        counts = {
-            "r0_to_dl1": sum(f"dl1_LST-1.Run{r}.{s:04d}.h5" in dl1 for s in planned),
-            "datacheck": sum(f"datacheck_dl1_LST-1.Run{r}.{s:04d}.h5" in datacheck for s in planned),
-            "dl1_to_dl2": sum(f"dl2_LST-1.Run{r}.{s:04d}.h5" in dl2 for s in planned),
-        }
-        merged = {
-            "dl1": f"dl1_LST-1.Run{r}.h5" in dl1,
-            "dl2": f"dl2_LST-1.Run{r}.h5" in dl2,
-            "muons": f"muons_LST-1.Run{r}.fits" in muons,
-            "datacheck_pdf": f"datacheck_dl1_LST-1.Run{r}.pdf" in datacheck,
-        }
-        entry["stages"] = {k: _frac(v, len(planned)) for k, v in counts.items()}
-        entry["stages"]["merge"] = _frac(sum(merged.values()), len(merged))
-        failed = dict(by_subrun.get(run_id, {}))
-        for s in rp.failed:
-            failed.setdefault(s, [])
-        entry.update(
-            planned_subruns=len(planned),
-            done=counts,
-            merged=merged,
-            failed_subruns=sorted(failed),
-            failed_stages={str(s): rules for s, rules in sorted(failed.items())},
-            closed_without=list(rp.failed),
-            excluded_subruns=list(rp.excluded),
-            missing_raw_subruns=list(rp.missing_raw),
-            calibration_files=file_state(plan.calibration_files(run_id)),
-            failures=[f for f in failures if f["run"] == run_id],
-        )
-        add_times(entry, run_id)
-        status["sequences"].append(entry)
+        status["sequences"] += rows.calibration(seq) if seq.kind != "DATA" else [rows.data(seq)]
+    failures = status["failures"] = rows.failures
     for f in failures:
         where = f"run {f['run']:05d}" if f["run"] is not None else "night"
         if f["subrun"] is not None:
@@ -260,7 +260,7 @@ def night_status(config: dict, base: Path | None = None) -> dict:
         status["problems"].append(f"{f['rule']} failed for {where}: {f['reason']}")
     for run in status["missing_raw_runs"]:  # listed, never processed: data lost or not copied yet
         status["problems"].append(f"run {run:05d}: missing raw data (listed in the night summary, no raw file "
-                                  f"in {p.r0_dir})")
+                                  f"in {paths.r0_dir})")
     for run in status["open_runs"]:
         status["problems"].append(f"run {int(run):05d} left open: too few sub-runs succeeded to close it")
     return status
