@@ -162,8 +162,10 @@ def test_unused_calibration_is_shown_as_unused_not_at_zero(tmp_path):
     lines = {line.split()[3]: line for line in format_table(st).splitlines()[2:] if line[:1].isdigit()}
     assert "unused" in lines["01881"] and "%" not in lines["01881"]
     assert "calib 0%" in lines["01873"]
-    row = render_night_html(st).split('<tr id="run-01881">')[1].split("</tr>")[0]
+    html = render_night_html(st)
+    row = html.split('<tr id="run-01881">')[1].split("</tr>")[0]
     assert "unused</td>" in row and "%" not in row
+    assert "<b>3</b> sequences" in html  # five rows: the DRS4 rows belong to their calibration sequences
 
     report = build_report(plan_night(config_for(data), PROJECT))
     assert [(c["drs4_run"], c["cali_run"]) for c in report["unused_calibrations"]] == [(1880, 1881)]

@@ -215,7 +215,7 @@ def _sequence(s: dict) -> dict:
 def _summary(sequences: list[dict]) -> dict:
     data = [s for s in sequences if s["type"] == "DATA"]
     return {
-        "n_sequences": len(sequences),
+        "n_sequences": len({s["seq"] for s in sequences}),  # a DRS4 row shares its CALI row's sequence
         "n_data": len(data),
         "n_subruns": sum(int(s["n_subruns"] or 0) for s in data),
         "n_failed": sum(len(s["failed_subruns"]) for s in sequences),
