@@ -261,3 +261,23 @@ def test_cron_line_without_site_configuration_is_refused(tmp_path):
     assert res.returncode == 0, res.stdout
     assert f"no raw files in {data}/R0/20010101): nothing to do" in res.stdout
     assert not night.exists()
+
+
+def test_open_night_snakemake_refusals(site):
+    """Snakemake refusing to start on an open night: an option error is exit 2 in one line; the
+    workflow refusing the night's data (no drive log) is an error of the night, notified."""
+    data = site["data"]
+    make_toy_night(data, dt.date(2020, 1, 27), {1874: 2})
+    res = nightly(site, "2020-01-27", "--snakemake-args", "--no-such-option", timeout=60)
+    assert res.returncode == 2, res.stdout
+    last = res.stdout.splitlines()[-1]
+    assert last.startswith("lstosa-nightly: ERROR: night 2020-01-27 prod v0.1: Snakemake refused to start: "
+                           "snakemake: error: unrecognized arguments: --no-such-option (log: "), res.stdout
+    assert not site["notified"].exists()
+    (data / "monitoring/DrivePositioning/DrivePosition_log_20200127.txt").unlink()
+    res = nightly(site, "2020-01-27", timeout=60)
+    assert res.returncode == 5, res.stdout
+    assert (f"the workflow refused the night: drive log {data}/monitoring/DrivePositioning/DrivePosition_log_20200127.txt "
+            "does not exist") in res.stdout
+    assert "STATE=error CODE=5" in site["notified"].read_text()
+    assert not list((data / "DL1").rglob("*.h5"))

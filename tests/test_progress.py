@@ -64,6 +64,15 @@ def test_not_on_a_terminal_a_line_per_finished_stage_and_every_interval():
                           "pass 1: 5 of 5 jobs done in 720 s"]  # 'all' is not a stage
 
 
+def test_a_group_job_finishes_several_stages_at_once():
+    lines = []
+    p = Progress("pass 1", lines.append, clock=Clock())
+    p.feed(STATS.replace("merge_dl1                 1", "dl1_to_dl2                1"))
+    p.feed(finished("r0_to_dl1", 1) + finished("r0_to_dl1", 2))
+    p.feed("Finished jobid: 3 (Rule: r0_to_dl1)\nFinished jobid: 4 (Rule: dl1_to_dl2)\n4 of 5 steps (80%) done\n")
+    assert [x.split(";")[0] for x in lines] == ["pass 1: r0_to_dl1 done (3 jobs)", "pass 1: dl1_to_dl2 done (1 job)"]
+
+
 def test_on_a_terminal_one_status_line_redrawn_in_place():
     lines, clock, term = [], Clock(), io.StringIO()
     p = Progress("pass 1", lines.append, stream=term, clock=clock)

@@ -105,18 +105,20 @@ class Progress:
             if stats and re.search(r"^\s*total\s+\d+", self.text_since_stats, re.M):
                 self.totals = stats
                 self.text_since_stats = ""
-        finished = None  # a rule's job finished: said once Snakemake's step count that follows is read
+        # rules whose jobs finished (a SLURM group job: several), said once Snakemake's step count that
+        # follows them is read
+        finished: list[str] = []
         for line in complete.splitlines():
             if m := _FINISHED.match(line):
-                finished = m.group(1)
-                self.done[finished] = self.done.get(finished, 0) + 1
+                finished.append(m.group(1))
+                self.done[m.group(1)] = self.done.get(m.group(1), 0) + 1
             elif m := _STEPS.match(line):
                 self.steps_done, self.steps_total = int(m.group(1)), int(m.group(2))
-                if finished:
-                    self.stage_finished(finished)
-                finished = None
-        if finished:
-            self.stage_finished(finished)
+                for rule in dict.fromkeys(finished):
+                    self.stage_finished(rule)
+                finished = []
+        for rule in dict.fromkeys(finished):
+            self.stage_finished(rule)
 
     def stage_finished(self, rule: str) -> None:
         total = self.totals.get(rule)
