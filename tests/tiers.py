@@ -73,7 +73,7 @@ def pytest_make_collect_report(collector):
 
 
 #: the project's markers, i.e. its tiers (pyproject.toml; tests/test_tiers.py keeps the two the same)
-TIERS = ("tools", "e2e", "slurm", "web", "benchmark")
+TIERS = ("tools", "e2e", "slurm", "web", "mount", "benchmark")
 
 
 def pytest_collection_modifyitems(config, items):
