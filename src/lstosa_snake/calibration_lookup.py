@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +149,11 @@ class CalibrationLookup:
             )
         return self._cache["systematics"]
 
+    def systematics_inputs(self) -> list[str]:
+        """[] or [the F-factor systematics file], as a rule's input."""
+        found = self.systematics_file()
+        return [str(found)] if found else []
+
     def files(self, pedcal_run: int, night: dt.date | None = None) -> dict[str, Path]:
         """What replaces/adds to a run's calibration files: ``time_calibration`` (lookup mode)
         and ``ffactor_systematics`` (when configured)."""
@@ -158,3 +164,17 @@ class CalibrationLookup:
         if sys_file is not None:
             out["ffactor_systematics"] = Path(sys_file)
         return out
+
+
+def systematics_option(option: str):
+    """A Snakemake params function: ``option=FILE`` when the job has an ``ffactor_systematics``
+    input (a list from the calibration rule, a string from the unpacked calibration files of
+    r0_to_dl1), else nothing."""
+
+    def value(wildcards, input):
+        files = input.get("ffactor_systematics")
+        if not files:
+            return ""
+        return f"{option}={shlex.quote(str(files if isinstance(files, str) else files[0]))}"
+
+    return value

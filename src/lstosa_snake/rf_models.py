@@ -19,11 +19,15 @@ the tail-cut finder's NSB estimate.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import math
 import re
 from pathlib import Path
 
 from .errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: latitude of LST-1, degrees (ctapipe_io_lst.constants.LST1_LOCATION)
 LST1_LATITUDE_DEG = 28.76152611
@@ -140,3 +144,41 @@ def drive_log_dec(rows: list[tuple[float, float, float]], start: dt.datetime, en
         _, az, zen = min(near)
         return altaz_to_dec(az, zen, latitude_deg)
     return None
+
+
+@functools.lru_cache(maxsize=4)
+def _drive_rows(path: str, mtime_ns: int) -> tuple:
+    return tuple(read_drive_log(Path(path)))
+
+
+def run_pointing_dec(run_id: int, catalog: dict, runs, drive_log: Path | None) -> tuple[float | None, str]:
+    """(declination, where from) of a run: its RunCatalog ``source_dec``, else the drive log over
+    the run (from its start to the next run's start in ``runs``, the night summary's runs)."""
+    entry = catalog.get(int(run_id)) if catalog else None
+    dec = getattr(entry, "source_dec", None)
+    if dec is not None and math.isfinite(dec):
+        return float(dec), "RunCatalog"
+    if drive_log is None or not Path(drive_log).is_file():
+        return None, "no RunCatalog entry, no drive log"
+    starts = sorted((r.start, r.run_id) for r in runs if getattr(r, "start", None) is not None)
+    start = next((s for s, r in starts if r == int(run_id)), None)
+    if start is None:
+        return None, "no RunCatalog entry, no run start time for the drive log"
+    end = next((s for s, r in starts if s > start), None)
+    rows = _drive_rows(str(drive_log), Path(drive_log).stat().st_mtime_ns)
+    return drive_log_dec(list(rows), start, end), f"drive log {drive_log}"
+
+
+def run_models_dir(models_root: Path, run_id: int, catalog: dict, runs, drive_log: Path | None) -> Path:
+    """The models directory of a run (see the module docstring); the pointing is only looked for
+    when ``models_root`` has declination lines."""
+    models_root = Path(models_root)
+    if not dec_lines(models_root):
+        return models_root
+    dec, source = run_pointing_dec(run_id, catalog, runs, drive_log)
+    if dec is None:
+        raise ModelChoiceError(f"run {int(run_id):05d}: pointing declination unknown ({source}), needed to "
+                               f"choose among the declination lines in {models_root}")
+    chosen = choose_models_dir(models_root, dec, run=run_id)
+    log.info("run %05d: pointing dec %.2f deg (%s) -> models %s", int(run_id), dec, source, chosen)
+    return chosen

@@ -1,10 +1,23 @@
 # Per sub-run: DL1 -> DL2 (energy, direction, gamma/hadron) with the pre-trained random forests.
+# A models_dir with LSTOSA's declination lines (dec_2276, dec_min_413 ...) gives each run the line
+# closest to its pointing (lstosa_snake.rf_models); a plain directory serves every run.
+from lstosa_snake.rf_models import dec_lines
+
+MODELS_BY_DECLINATION = bool(dec_lines(Path(MODELS_DIR)))
+
+# An unknown pointing or no usable line stops the night at start, in one line, not in a job.
+if workflow.is_main_process and PLAN is not None and MODELS_BY_DECLINATION:
+    try:
+        for _run in PLAN.runs:
+            PLAN.models_dir(_run)
+    except LstosaError as exc:
+        fail(exc)
 
 
 rule dl1_to_dl2:
     input:
         dl1=PATHS.pattern("dl1_subrun"),
-        models=MODELS_DIR,
+        models=(lambda wc: str(plan().models_dir(wc.run))) if MODELS_BY_DECLINATION else MODELS_DIR,
         config=LSTCHAIN_CONFIG,
     output:
         PATHS.pattern("dl2_subrun"),

@@ -21,6 +21,8 @@ rule r0_to_dl1:
         runner=RUNNER,
         tools=LST,
         max_events=MAX_EVENTS,
+        # the F-factor systematics correct the interleaved calibration updates (ffactor_systematics)
+        systematics=systematics_option("--systematic-correction-file") if SYSTEMATICS_CONFIGURED else "",
     resources:
         mem_mb=mem_mb("r0_to_dl1"),
         runtime=lambda wc, attempt: 75 * attempt,  # LSTOSA: 1:15 per sub-run (~50 min on real data)
@@ -37,6 +39,7 @@ rule r0_to_dl1:
         " --config {input.config:q} --pointing-file {input.pointing:q}"
         " --pedestal-file {input.drs4_pedestal:q} --calibration-file {input.charge_calibration:q}"
         " --time-calibration-file {input.time_calibration:q} --run-summary-path {input.run_summary:q} {params.max_events}"
+        " {params.systematics}"
 
 
 rule dl1_datacheck:

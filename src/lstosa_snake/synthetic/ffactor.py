@@ -33,7 +33,7 @@ def systematics_path(root: Path, yyyymmdd: str, version: str = "pro") -> Path:
             / yyyymmdd / version / f"ffactor_systematics_{yyyymmdd}.h5")
 
 
-def write_ffactor_systematics(path: Path, b_term: float = 0.08, spread: float = 0.1, seed: int = 0,
+def write_ffactor_systematics(path: Path, b_term: float = 0.02, spread: float = 0.1, seed: int = 0,
                               runs=(1001, 1002, 1003, 1004, 1005)) -> Path:
     """Write the file; ``B_term`` ~ b_term * (1 +- spread), per channel and pixel."""
     import h5py
@@ -66,7 +66,7 @@ def main(argv=None):
     p.add_argument("--root", type=Path, required=True, help="data tree (data_root)")
     p.add_argument("--date", required=True, help="date directory of the file, YYYY-MM-DD or YYYYMMDD")
     p.add_argument("--version", default="pro", help="version directory (LSTOSA looks up 'pro')")
-    p.add_argument("--b-term", type=float, default=0.08, help="mean quadratic (B) term")
+    p.add_argument("--b-term", type=float, default=0.02, help="mean quadratic (B) term")
     p.add_argument("--spread", type=float, default=0.1, help="relative pixel-to-pixel spread of B")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
