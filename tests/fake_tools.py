@@ -25,6 +25,7 @@ TOOLS = (
     "lstchain_create_drs4_pedestal_file", "lstosa-create-time-calibration", "lstchain_create_calibration_file",
     "lstchain_data_r0_to_dl1", "lstchain_check_dl1", "lstchain_dl1_to_dl2", "lstchain_merge_hdf5_files",
     "lstosa-merge-hdf5-files", "lstchain_merge_muon_files", "lstchain_longterm_dl1_check", "lstosa-create-run-summary",
+    "lstosa-probe-run",
 )
 NIGHT = dt.date(2020, 1, 27)
 #: the toy night: one DRS4 and one CALI run, two DATA runs of 10 and 2 sub-runs

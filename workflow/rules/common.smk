@@ -106,7 +106,9 @@ def run_summary_file(wildcards=None):
 
 # Per-job input functions and callables cost Snakemake ~0.1 ms each per job (signature inspection,
 # wildcard application): what is known at parse time is handed over as a plain value.
-RUN_SUMMARY = run_summary_file() if PLAN is not None else run_summary_file
+# ancient: the follow mode (lstosa-follow) rewrites the night's summary as runs grow; a tool reads only
+# its run's row, which does not change, so a newer summary must not redo finished jobs.
+RUN_SUMMARY = ancient(run_summary_file()) if PLAN is not None else (lambda wc: ancient(run_summary_file()))
 R0_STREAMS = {f"r0_{s}": PATHS.pattern("r0", stream=s) for s in (1, 2, 3, 4)}
 MAX_EVENTS = f"--max-events {int(config['max_events'])}" if config.get("max_events") else ""
 
@@ -162,7 +164,7 @@ def cali_r0(wildcards):
 def cali_run_summary(wildcards):
     """The RunSummary listing the CALI run (the event-time reference of its night)."""
     entry = plan().earlier_cali_inputs.get(int(wildcards.run))
-    return str(entry[1]) if entry else run_summary_file()
+    return ancient(str(entry[1]) if entry else run_summary_file())  # ancient: see RUN_SUMMARY
 
 
 def paired_drs4(wildcards):

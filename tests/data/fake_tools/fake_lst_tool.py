@@ -89,6 +89,23 @@ def main():
             kind = "DRS4" if i == 0 else "CALI" if i == 1 else "DATA"
             lines.append(f"{run:05d} {n} {kind} {day} 21:{i:02d}:00 nan nan nan nan nan nan")
         write(Path(out_dir) / f"RunSummary_{date}.ecsv", "\n".join(lines) + "\n")
+    elif tool == "lstosa-probe-run":
+        # like the fake run summary: by run number, first DRS4, second PEDCALIB, the rest DATA
+        import datetime as dt
+        import json
+
+        r0 = Path(opt(args, "--r0-dir"))
+        every = sorted({int(re.search(r"Run(\d{5})", f.name).group(1)) for f in r0.glob("LST-1.1.Run*.fits.fz")})
+        night = dt.datetime.strptime(r0.name, "%Y%m%d").replace(hour=21, tzinfo=dt.timezone.utc)
+        wanted = [int(args[i + 1]) for i, a in enumerate(args) if a == "--run"]
+        for run in wanted:
+            i = every.index(run)
+            start = int((night + dt.timedelta(minutes=i)).timestamp()) * 10**9
+            print(json.dumps({"run_id": run, "run_type": "DRS4" if i == 0 else "PEDCALIB" if i == 1 else "DATA",
+                              "data_format": "CTAR1", "evb_preprocessing": 0, "ucts_timestamp": -1, "run_start": start,
+                              "dragon_reference_time": start, "dragon_reference_module_id": -1,
+                              "dragon_reference_module_index": -1, "dragon_reference_counter": 2**64 - 1,
+                              "dragon_reference_source": "run_start"}))
     elif tool == "lstchain_longterm_dl1_check":
         write(out_file)
         write(Path(out_file).with_suffix(".html"))
