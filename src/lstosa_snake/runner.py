@@ -14,6 +14,13 @@ In the tool's arguments ``{staging}`` stands for the staging directory and ``{in
 directory of symbolic links to the ``--stage-input`` files (for tools that take a directory or a
 glob pattern, so that they see exactly the chosen sub-runs). The command runs without a shell:
 paths with spaces or shell metacharacters are passed as they are.
+
+``--copy-input NAME=FILE`` copies FILE into the staging directory as NAME before the tool runs, for
+tools that update a file in place (lstchain_cherenkov_transparency): the tool changes the copy, and
+the updated copy replaces the final file by atomic rename like any output.
+
+After a successful job a provenance record (tool, version, command, inputs, outputs, times, host)
+is written atomically into ``<staging root>/../provenance/jobs/`` (:mod:`lstosa_snake.provenance`).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from . import provenance
 
 
 class RunnerError(Exception):
@@ -154,6 +163,7 @@ def run_atomic(
     allow_empty: tuple[str, ...] = (),
     env: dict | None = None,
     check_fits: list[Path] = (),
+    copy_inputs: dict[str, Path] | None = None,
 ) -> float:
     """Run ``command`` in a fresh staging dir; move ``outputs`` (name in staging -> final path).
 
@@ -164,12 +174,14 @@ def run_atomic(
         if why:
             raise RunnerError(f"{label}: {why}; not run")
     try:
-        return _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, allow_empty, env)
+        return _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, allow_empty, env,
+                           copy_inputs or {}, check_fits)
     except OSError as exc:  # e.g. ENOSPC while making the staging dir or moving a product into place
         raise RunnerError(f"{label}: {exc}{disk_full_note(staging_root)}") from None
 
 
-def _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, allow_empty, env) -> float:
+def _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, allow_empty, env,
+                copy_inputs=None, check_fits=()) -> float:
     staging_root.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     slug = job_slug(label)
@@ -184,9 +196,18 @@ def _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, a
                 if not src.exists():
                     raise RunnerError(f"{label}: input {src} does not exist")
                 (inputs_dir / src.name).symlink_to(src.resolve())
+        for name, src in (copy_inputs or {}).items():  # a copy: the tool may update it in place
+            if not Path(src).is_file():
+                raise RunnerError(f"{label}: input {src} does not exist")
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, staging / name)
         args = [a.replace("{staging}", str(staging)).replace("{inputs}", str(inputs_dir)) for a in command]
         if os.sep in args[0]:  # the tool runs in the staging dir: a relative tool path must not move
             args[0] = os.path.abspath(args[0])
+        # what the command names is recorded before the tool runs (its outputs do not exist yet)
+        extra_inputs = list(check_fits) + list((copy_inputs or {}).values())
+        record_inputs = _provenance_inputs(args, staging, stage_inputs, extra_inputs, log_path)
+        started = time.time()
         t0 = time.monotonic()
         with open(log_path, "a") as log:
             log.write(f"# {label}\n# command: {subprocess.list2cmdline(args)}\n")
@@ -212,9 +233,34 @@ def _run_atomic(command, outputs, log_path, staging_root, label, stage_inputs, a
                 raise RunnerError(f"{label}: the tool wrote an empty {name}{disk_full_note(staging)} [log: {log_path}]")
         for name, final in outputs.items():
             move_into_place(staging / name, Path(final))
+        _write_provenance(staging_root, slug, label, args, record_inputs, list(outputs.values()), started, log_path)
         return wall
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _provenance_inputs(args, staging, stage_inputs, extra, log_path):
+    try:
+        return provenance.command_inputs(args, staging, stage_inputs, extra)
+    except Exception as exc:  # noqa: BLE001 (provenance must never fail the job: the record says so)
+        _log_note(log_path, f"provenance: inputs not recorded: {exc}")
+        return [{"path": "?", "role": "input", "error": str(exc)}]
+
+
+def _write_provenance(staging_root, slug, label, args, inputs, outputs, started, log_path) -> None:
+    try:
+        record = provenance.job_record(label, slug, args, inputs, outputs, started, time.time(), log_path)
+        provenance.write_job_record(staging_root, slug, record)
+    except Exception as exc:  # noqa: BLE001 (the product is in place: a missing record must not fail it)
+        _log_note(log_path, f"provenance: record not written: {exc}")
+
+
+def _log_note(log_path, text: str) -> None:
+    try:
+        with open(log_path, "a") as log:
+            log.write(f"# {text}\n")
+    except OSError:
+        pass
 
 
 def _signal_name(number: int) -> str:
@@ -240,6 +286,8 @@ def main(argv=None) -> int:
     parser.add_argument("--stage-input", action="append", type=Path, default=[])
     parser.add_argument("--check-fits", action="append", type=Path, default=[], metavar="FILE",
                         help="raw FITS input that must be complete (non-empty, whole FITS blocks); else fail")
+    parser.add_argument("--copy-input", action="append", type=_parse_out, default=[], metavar="NAME=FILE",
+                        help="copy FILE into the staging directory as NAME (a file the tool updates)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -248,7 +296,7 @@ def main(argv=None) -> int:
     marker = failure_marker(args.staging_root, args.label)
     try:
         wall = run_atomic(command, dict(args.out), args.log, args.staging_root, args.label, args.stage_input,
-                          check_fits=args.check_fits)
+                          check_fits=args.check_fits, copy_inputs=dict(args.copy_input))
     except RunnerError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         try:  # on a full disk the marker may stay empty: its name still tells which job failed
