@@ -219,3 +219,46 @@ def test_follow_processes_while_taking_data_and_the_morning_redoes_nothing(tmp_p
     assert (data / "running_analysis" / "20200127" / "v0.1" / "NightFinished.txt").is_file()
     assert sorted(calls(tools, "lstchain_data_r0_to_dl1")) == sorted(r0_calls)
     assert len(calls(tools, "lstchain_dl1_to_dl2")) == 12
+
+
+def test_follow_killed_at_any_point_resumes(tmp_path):
+    """SIGKILL lstosa-follow while its Snakemake works: the Snakemake stops with it (no orphan keeps the
+    night's locks), the restarted follow finishes the night, and no sub-run is processed more than
+    twice (once more only if it was being processed when the kill landed)."""
+    src = tmp_path / "src"
+    make_toy_night(src, with_summary=False)
+    data = tmp_path / "data"
+    tools = make_tools_bin(tmp_path / "tools")
+    (tools / "SLEEP").write_text("lstchain_data_r0_to_dl1 1\n")
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    assert replay(src / "R0" / "20200127", data / "R0" / "20200127", 0, 0, say=lambda _: None) == 4 * (1 + 1 + 10 + 2)
+    (data / "monitoring").mkdir(parents=True)
+    import shutil  # noqa: PLC0415
+    shutil.copytree(src / "monitoring" / "DrivePositioning", data / "monitoring" / "DrivePositioning")
+    cmd = follow_cmd(data, tools, tmp_path, "--cycle", "1", "--run-end-quiet", "2", "--night-end-quiet", "4",
+                     "--night-end", "2099-01-01T00:00", "--no-handover")
+    proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    dl1 = data / "DL1" / "20200127" / "v0.1"
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(dl1.glob("dl1_LST-1.Run01874.*.h5"))) < 2:
+        time.sleep(0.2)
+    assert len(list(dl1.glob("dl1_LST-1.Run01874.*.h5"))) >= 2, "no product before the kill"
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 30  # Snakemake got SIGTERM: it cancels its jobs, then exits
+    while time.time() < deadline:
+        leftover = subprocess.run(["pgrep", "-af", f"bin/snakemake .*{data}"], capture_output=True,
+                                  text=True).stdout.strip()
+        if not leftover:
+            break
+        time.sleep(0.5)
+    assert not leftover, f"Snakemake outlived the killed lstosa-follow: {leftover}"
+    res = run_with_timeout(cmd, 600, cwd=PROJECT, env=env)
+    assert res.returncode == 0, res.stdout[-3000:]
+    state = json.loads((data / "running_analysis" / "20200127" / "v0.1" / "follow" / "state.json").read_text())
+    assert state["run_states"]["1874"]["state"] == state["run_states"]["1875"]["state"] == "done"
+    r0_calls = calls(tools, "lstchain_data_r0_to_dl1")
+    expected = {f"LST-1.1.Run0187{r}.{s:04d}.fits.fz" for r, n in ((4, 10), (5, 2)) for s in range(n)}
+    assert set(r0_calls) == expected
+    assert max(r0_calls.count(c) for c in expected) <= 2
+    assert (data / "DL2" / "20200127" / "v0.1" / "dl2_LST-1.Run01874.h5").is_file()

@@ -116,6 +116,9 @@ class Follower:
         self.rows: dict[int, dict] = {}
         self.failed_runs: set[int] = set()
         self.cycles = self.busy_cycles = 0
+        self.night_over = False
+        self.idle_cpu: list[float] = []  # CPU seconds of each idle cycle (benchmarks/follow_bench.py)
+        self.done_at: dict[int, float] = {}  # run -> when its run-level products were first all there
         self.load()
 
     # ---- state
@@ -128,20 +131,27 @@ class Follower:
         self.watch.restore_files()
         self.rows = {int(r): row for r, row in state.get("rows", {}).items()}
         self.failed_runs = set(state.get("failed_runs", []))
+        self.done_at = {int(r): t for r, t in state.get("done_at", {}).items()}
 
     def save(self, states: dict) -> None:
         atomic.write_json(self.dir / "state.json", {
             "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "runs": self.watch.state(), "rows": {str(r): v for r, v in self.rows.items()},
             "failed_runs": sorted(self.failed_runs), "run_states": {str(r): v for r, v in states.items()},
+            "cycles": self.cycles, "busy_cycles": self.busy_cycles,
+            "idle_cpu_s": {"n": len(self.idle_cpu), "max": round(max(self.idle_cpu, default=0.0), 4),
+                           "mean": round(sum(self.idle_cpu) / len(self.idle_cpu), 4) if self.idle_cpu else 0.0},
+            "done_at": {str(r): t for r, t in self.done_at.items()},
         })
 
     # ---- one cycle
     def cycle(self, now: float, night_over: bool) -> bool:
         """Returns True if it did work (probe, Snakemake, page)."""
         self.cycles += 1
+        cpu0 = time.process_time()
         changed = self.watch.look(now, night_over)
         if not changed and self.cycles > 1:
+            self.idle_cpu.append(time.process_time() - cpu0)
             return False
         self.busy_cycles += 1
         new = [r for r, v in self.watch.runs.items() if r not in self.rows and 0 in v.complete_subruns()]
@@ -157,6 +167,9 @@ class Follower:
             if wanted:
                 self.snakemake(wanted)
         states = run_states(summary, self.rows, self.watch, self.paths, self.failed_runs)
+        for run, st in states.items():
+            if st["state"] == "done":
+                self.done_at.setdefault(run, time.time())
         self.save(states)
         self.page()
         return True
@@ -167,12 +180,17 @@ class Follower:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w") as fh:
             rc = subprocess.run(cmd, cwd=self.night.s.base, stdout=fh, stderr=subprocess.STDOUT,
-                                env=tool_env(self.night.s.base)).returncode
+                                env=tool_env(self.night.s.base), preexec_fn=_stop_with_parent).returncode
         done = sum(1 for t in wanted if Path(t).is_file())
         self.echo(f"cycle {self.cycles}: {done}/{len(wanted)} products ready (Snakemake exit {rc}, log {log})")
+        # a run is failed while its last attempt left its run products missing; a later cycle may fix it
         for run in {int(Path(t).name.split("Run")[1][:5]) for t in wanted if ".Run" in Path(t).name}:
-            if self.watch.runs[run].ended and rc != 0 and not self.paths.dl2_run(run).is_file():
+            if not self.watch.runs[run].ended:
+                continue
+            if rc != 0 and not (self.paths.dl2_run(run).is_file() and self.paths.datacheck_run_pdf(run).is_file()):
                 self.failed_runs.add(run)
+            else:
+                self.failed_runs.discard(run)
 
     def page(self) -> None:
         """The night page with the runs so far (same builder as the closing's night_page)."""
@@ -190,14 +208,40 @@ class Follower:
         publish_night(web_root, self.paths.date, f"{url.rstrip('/')}/{self.paths.prod_id}/" if url else "",
                       self.paths.running_dir / "publish_datacheck.json")
 
-    def follow(self, max_cycles: int | None = None, clock=time.time, sleep=time.sleep) -> None:
+    def quiet_since(self) -> float | None:
+        """When a raw file last changed, if every run seen has ended (else None)."""
+        runs = self.watch.runs.values()
+        if not runs or not all(v.ended for v in runs):
+            return None
+        return max(v.last_change for v in runs)
+
+    def follow(self, max_cycles: int | None = None, clock=time.time, sleep=time.sleep,
+               night_end_quiet: float | None = None) -> None:
         while True:
             now = clock()
-            night_over = now >= self.night_end.timestamp()
+            quiet = self.quiet_since()
+            night_over = now >= self.night_end.timestamp() or (
+                night_end_quiet is not None and quiet is not None and now - quiet >= night_end_quiet)
+            self.night_over = night_over
             self.cycle(now, night_over)
             if night_over or (max_cycles is not None and self.cycles >= max_cycles):
+                states = run_states(summary_runs(self.rows, self.watch, night_over), self.rows, self.watch,
+                                    self.paths, self.failed_runs)
+                self.save(states)
                 return
             sleep(self.cycle_s)
+
+
+def _stop_with_parent() -> None:
+    """In the Snakemake child: SIGTERM when lstosa-follow dies, even by SIGKILL (Linux), so that it cancels
+    its jobs and releases its locks; the restarted lstosa-follow then finds the night as it was left."""
+    import ctypes  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def default_night_end(night: dt.date) -> dt.datetime:
@@ -213,6 +257,8 @@ def main(argv=None) -> int:
                         help="a run whose files did not change this long has ended (default 300)")
     parser.add_argument("--night-end", metavar="ISO-TIME",
                         help="end of the night, UTC (default: 07:00 the next morning); then hand over")
+    parser.add_argument("--night-end-quiet", type=float, metavar="SECONDS",
+                        help="the night has also ended when every run has ended and no raw file changed this long")
     parser.add_argument("--max-cycles", type=int, help="stop after this many cycles (tests, demos)")
     parser.add_argument("--no-handover", action="store_true", help="at the end, do not run lstosa-nightly")
     add_common_arguments(parser)
@@ -234,7 +280,7 @@ def main(argv=None) -> int:
             say(f"night {night} is being processed by {lock.holder()}: not following")
             return EXIT_OPEN
         try:
-            follower.follow(args.max_cycles)
+            follower.follow(args.max_cycles, night_end_quiet=args.night_end_quiet)
         except ProbeError as exc:
             say(f"ERROR: {exc}")
             return 5
@@ -243,7 +289,7 @@ def main(argv=None) -> int:
     except (ConfigError, LstosaError, ValueError) as exc:
         print(f"lstosa-follow: ERROR: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.no_handover or time.time() < end.timestamp():
+    if args.no_handover or not follower.night_over:
         return EXIT_OK
     say("end of the night: handing over to lstosa-nightly")
     from .nightly import main as nightly_main  # noqa: PLC0415
@@ -251,7 +297,8 @@ def main(argv=None) -> int:
     return nightly_main(nightly_args(sys.argv[1:] if argv is None else list(argv)))
 
 
-FOLLOW_ONLY = {"--cycle": 1, "--run-end-quiet": 1, "--night-end": 1, "--max-cycles": 1, "--no-handover": 0}
+FOLLOW_ONLY = {"--cycle": 1, "--run-end-quiet": 1, "--night-end": 1, "--night-end-quiet": 1, "--max-cycles": 1,
+               "--no-handover": 0}
 
 
 def nightly_args(argv: list[str]) -> list[str]:
