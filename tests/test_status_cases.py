@@ -136,6 +136,7 @@ def test_run_without_raw_files_is_missing_raw_data_not_excluded(tmp_path):
     row = html.split('<tr id="run-01875">')[1].split("</tr>")[0]
     # one cell over the five stage columns (four of DATA runs, one of calibration runs)
     assert "missing raw data</td>" in row and 'colspan="5"' in row and "%" not in row
+    assert '<th class="stage" title="calibration">Calib. files</th>' in html
     assert "<b>1</b> runs without raw data" in html
 
     report = {s["run"]: s for s in build_report(plan_night(config, PROJECT))["sequences"]}

@@ -54,6 +54,10 @@ The ``night`` dict
       ],
       "pdfs": [{"path": "datacheck_01874.pdf", "title": "..."}],
       "problems": ["sub-run 12 of run 1874 failed in r0_to_dl1", ...],
+      "dl1b": [                          # DL1b per DATA run (lstosa_snake.dl1b.night_rows)
+        {"run": 1874, "dl1_prod_id": "tailcut84", "source": "tail-cut finder", "nsb": 0.02,
+         "nsb_level": 0.0, "catB": "cat_B_calibration_filters_52.Run01874.h5 (...)", "dl1ab": 1.0},
+      ],
     }
 
 Every key but ``date`` may be missing (empty list / None / False is assumed).
@@ -83,6 +87,8 @@ STAGES = [
     ("merge", "Merge"),
 ]
 TYPE_ORDER = {"DRS4": 0, "CALI": 1, "DATA": 2}
+#: stage columns only some nights have (calibration rows: share of the run's calibration files)
+EXTRA_STAGE_LABELS = {"calibration": "Calib. files"}
 #: the night's ``state`` (lstosa_snake.status) -> badge text
 STATE_LABELS = {"open": "open (processing)", "closed": "closed", "closed_products_missing": "closed — products missing"}
 
@@ -212,6 +218,20 @@ def _sequence(s: dict) -> dict:
     return out
 
 
+def _dl1b_row(r: dict) -> dict:
+    """A row of the DL1b table (lstosa_snake.dl1b.night_rows): cleaning, NSB, Cat-B per run."""
+    nsb, level = r.get("nsb"), r.get("nsb_level")
+    return {
+        "run_label": _run_label(r.get("run")),
+        "dl1_prod_id": str(r.get("dl1_prod_id") or "–"),
+        "source": str(r.get("source") or "–"),
+        "nsb": "–" if nsb is None else f"{float(nsb):.3f}",
+        "nsb_level": "–" if level is None else f"{float(level):.2f}",
+        "catB": str(r.get("catB") or "–"),
+        "dl1ab": r.get("dl1ab"),
+    }
+
+
 def _summary(sequences: list[dict]) -> dict:
     data = [s for s in sequences if s["type"] == "DATA"]
     return {
@@ -231,7 +251,7 @@ def _stages(sequences: list[dict]) -> list[tuple[str, str]]:
         for key in s["stages"]:
             if key not in known:
                 known.add(key)
-                stages.append((key, key.replace("_", " ")))
+                stages.append((key, EXTRA_STAGE_LABELS.get(key, key.replace("_", " "))))
     return stages
 
 
@@ -266,6 +286,7 @@ def normalize_night(night: dict) -> dict:
             for d in night.get("pdfs") or []
         ],
         "problems": [str(p) for p in night.get("problems") or []],
+        "dl1b": [_dl1b_row(r) for r in night.get("dl1b") or []],
         "calibration_only": bool(night.get("calibration_only")),
         "missing_products": [str(m) for m in night.get("missing_products") or []],
         "repair_command": str(night.get("repair_command") or ""),
