@@ -176,4 +176,5 @@ def test_dry_run_unknown_pointing_names_the_run(night, tmp_path):
         drive.write_text(saved)
     errors = [line for line in res.stderr.splitlines() if "lstosa-snake: ERROR" in line]
     assert res.returncode != 0 and len(errors) == 1, res.stderr[-2000:]
-    assert "run 01875: pointing declination unknown" in errors[0] and config["models_dir"] in errors[0]
+    assert "run 01875: pointing declination unknown (no RunCatalog entry; drive log" in errors[0]
+    assert "does not cover the run's start 2020-01-27 21:10:00" in errors[0] and config["models_dir"] in errors[0]

@@ -133,3 +133,31 @@ def test_drive_log_dec_of_the_synthetic_crab_tracking(tmp_path):
     for t, az, zen in rows:
         assert altaz_to_dec(az, zen) == pytest.approx(data["dec"], abs=0.05)
     assert drive_log_dec(rows, start, start + dt.timedelta(hours=3)) == pytest.approx(data["dec"], abs=0.05)
+
+
+def test_run_models_dir_catalog_first_then_drive_log(tmp_path):
+    from types import SimpleNamespace as NS
+
+    from lstosa_snake.rf_models import run_models_dir, run_pointing_dec
+
+    models = make_lines(tmp_path / "models", ["dec_2276", "dec_4822"])
+    t0 = dt.datetime(2020, 1, 27, 21, 0)
+    runs = [NS(run_id=1874, start=t0), NS(run_id=1875, start=t0 + dt.timedelta(minutes=20))]
+    u = int(t0.replace(tzinfo=dt.timezone.utc).timestamp())
+    log = tmp_path / "DrivePosition_log_20200127.txt"
+    # 1874 points north of zenith at dec 45 for 20 min, then 1875 south at dec 20
+    log.write_text("".join(f"{u + 10 * i} 0.0 {45 - LST1_LATITUDE_DEG:.6f}\n" for i in range(120))
+                   + "".join(f"{u + 1200 + 10 * i} 180.0 {LST1_LATITUDE_DEG - 20:.6f}\n" for i in range(120)))
+    catalog = {1874: NS(source_dec=22.08), 1875: NS(source_dec=None)}
+    assert run_pointing_dec(1874, catalog, runs, log) == (22.08, "RunCatalog")  # the catalog wins
+    dec, source = run_pointing_dec(1875, catalog, runs, log)
+    assert dec == pytest.approx(20.0) and source == f"drive log {log}"
+    assert run_pointing_dec(1874, {}, runs, log)[0] == pytest.approx(45.0)  # up to 1875's start only
+    assert run_models_dir(models, 1874, catalog, runs, log) == models / "dec_2276"
+    assert run_models_dir(models, 1874, {}, runs, log) == models / "dec_4822"
+    assert run_models_dir(models, 1875, catalog, runs, log) == models / "dec_2276"
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert run_models_dir(plain, 1875, {}, runs, None) == plain  # no pointing needed
+    with pytest.raises(ModelChoiceError, match="run 01875: pointing declination unknown"):
+        run_models_dir(models, 1875, {}, runs, tmp_path / "missing.txt")

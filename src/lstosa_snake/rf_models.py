@@ -166,7 +166,10 @@ def run_pointing_dec(run_id: int, catalog: dict, runs, drive_log: Path | None) -
         return None, "no RunCatalog entry, no run start time for the drive log"
     end = next((s for s, r in starts if s > start), None)
     rows = _drive_rows(str(drive_log), Path(drive_log).stat().st_mtime_ns)
-    return drive_log_dec(list(rows), start, end), f"drive log {drive_log}"
+    dec = drive_log_dec(list(rows), start, end)
+    if dec is None:
+        return None, f"no RunCatalog entry; drive log {drive_log} does not cover the run's start {start}"
+    return dec, f"drive log {drive_log}"
 
 
 def run_models_dir(models_root: Path, run_id: int, catalog: dict, runs, drive_log: Path | None) -> Path:
