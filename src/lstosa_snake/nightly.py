@@ -40,16 +40,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import fcntl
-import hashlib
 import json
-import os
-import pwd
-import shlex
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -58,18 +51,27 @@ from pathlib import Path
 from . import slurm_jobs
 from .dates import default_night, parse_night_date
 from .errors import ConfigError, LstosaError
-from .night import night_paths, plan_night, resolve
-from .opsconfig import format_list, load_config, parse_overrides, project_dir
+from .night import night_paths, plan_night
+from .opsconfig import format_list, load_config, project_dir
 from .atomic import write_text as atomic_write_text
 from .integrity import closed_night_problems, damaged_products
-from .outlook import CALIBRATION_ONLY, EMPTY, MISSING_RAW, check_config, night_outlook, site_config_problem
-from .progress import Progress, error_line, job_stats
+from .notify import notify
+from .opscli import add_common_arguments, common_settings, join_option_values
+from .outlook import CALIBRATION_ONLY, EMPTY, MISSING_RAW, check_config, night_outlook
+from .policy import decide, updated_policy
+from .production import NightLock, write_manifest
+from .progress import error_line, job_stats
 from .runner import disk_full_note
-from .status import POLICY_FILE, compact_list, night_status, read_failures, read_policy, subrun_failures
+from .smkrun import SnakemakeRuns, tool_env
+from .status import POLICY_FILE, compact_list, night_status, read_failures, read_policy
 
 EXIT_OK, EXIT_USAGE, EXIT_OPEN, EXIT_TIMEOUT, EXIT_ERROR, EXIT_DAMAGED = 0, 2, 3, 4, 5, 6
+
+# what lstosa-reprocess and lstosa-follow use from here (some of it lives in the modules imported above)
+__all__ = ["EXIT_OK", "EXIT_USAGE", "EXIT_OPEN", "EXIT_TIMEOUT", "EXIT_ERROR", "EXIT_DAMAGED", "Settings",
+           "NightResult", "Night", "NightLock", "add_common_arguments", "common_settings", "join_option_values",
+           "tool_env", "main"]
 NOTHING_TO_DO = "Nothing to be done"
-MANIFEST = "production.json"
 
 
 # --------------------------------------------------------------------------- settings
@@ -122,106 +124,7 @@ class NightResult:
     failed_subruns: dict[int, list[int]] = field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- lock
-
-
-class NightLock:
-    """An exclusive, non-blocking flock; holder's PID and start time written into the file."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.fh = None
-
-    def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            return False
-        fh.seek(0)
-        fh.truncate()
-        fh.write(json.dumps({
-            "pid": os.getpid(), "host": socket.gethostname(),
-            "since": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        }) + "\n")
-        fh.flush()
-        self.fh = fh
-        return True
-
-    def holder(self) -> dict:
-        try:
-            return json.loads(self.path.read_text() or "{}")
-        except (OSError, ValueError):
-            return {}
-
-    def release(self) -> None:
-        if self.fh is not None:
-            fcntl.flock(self.fh.fileno(), fcntl.LOCK_UN)
-            self.fh.close()
-            self.fh = None
-
-
-# --------------------------------------------------------------------------- production manifest
-
-
-def production_identity(config: dict, base: Path) -> dict:
-    """What makes a production: settings that change the products, and the lstchain config's hash."""
-    def digest(key):
-        try:
-            return hashlib.sha256(resolve(config[key], base).read_bytes()).hexdigest()[:16]
-        except (OSError, KeyError):
-            return None
-
-    return {
-        "prod_id": str(config["prod_id"]),
-        "calibration_version": str(config.get("calibration_version")),
-        "calibration_policy": str(config.get("calibration_policy")),
-        "lstchain_config_sha256": digest("lstchain_config"),
-        "models_dir": str(resolve(config.get("models_dir", ""), base)),
-    }
-
-
-def read_manifest(running_dir: Path) -> dict | None:
-    try:
-        return json.loads((Path(running_dir) / MANIFEST).read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {}
-
-
-def write_manifest(running_dir: Path, config: dict, base: Path, kind: str) -> None:
-    if read_manifest(running_dir) is None:
-        data = {"kind": kind, "identity": production_identity(config, base),
-                "created": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
-        atomic_write_text(Path(running_dir) / MANIFEST, json.dumps(data, indent=1) + "\n")
-
-
-# --------------------------------------------------------------------------- running Snakemake
-
-
-def tool_env(base: Path) -> dict:
-    """A usable environment also under cron (minimal PATH, no locale, maybe no HOME)."""
-    env = dict(os.environ)
-    venv_bin = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", ""), "/usr/local/bin", "/usr/bin", "/bin"]).replace(
-        os.pathsep * 2, os.pathsep)
-    env.setdefault("LANG", "C.UTF-8")
-    env.setdefault("LC_ALL", env["LANG"])
-    if "HOME" not in env:
-        env["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
-    env["LSTOSA_SNAKE_HOME"] = str(base)
-    return env
-
-
-def snakemake_bin() -> str:
-    local = Path(sys.executable).parent / "snakemake"
-    return str(local) if local.exists() else (shutil.which("snakemake") or "snakemake")
-
-
-class Night:
+class Night(SnakemakeRuns):
     """The processing of one night under its lock; see the module docstring."""
 
     def __init__(self, settings: Settings):
@@ -255,113 +158,6 @@ class Night:
             except OSError as exc:  # e.g. the output disk is full: keep going, say it once
                 self.log_broken = True
                 print(f"lstosa-nightly: cannot write the log {self.log_path}: {exc.strerror}", flush=True)
-
-    # ---- Snakemake
-    def command(self, failed: list[str], targets=(), extra=()) -> list[str]:
-        cmd = [snakemake_bin(), *targets, "--snakefile", str(self.s.base / "Snakefile")]
-        if self.s.profile:
-            profile = Path(self.s.profile)
-            cmd += ["--profile", str(profile.resolve()) if profile.exists() else self.s.profile]
-        if self.s.cores:
-            cmd += ["--cores", str(self.s.cores)]
-        if self.s.jobs:
-            cmd += ["--jobs", str(self.s.jobs)]
-        if self.s.config_file:
-            cmd += ["--configfile", str(Path(self.s.config_file).resolve())]
-        cmd += [*self.s.snakemake_args, *extra]
-        cmd += ["--config", *(f"{k}={v}" for k, v in self.s.config_items(failed).items())]
-        return cmd
-
-    def snakemake(self, failed: list[str], targets=(), extra=(), what="Snakemake") -> tuple[int | None, str]:
-        """Run Snakemake into the log, following its progress there; returns (exit code or None on
-        timeout, its output)."""
-        cmd = self.command(failed, targets, extra)
-        self.say(f"{what}: {shlex.join(cmd)}")
-        self.log_fh.flush()
-        start = self.log_fh.tell()
-        self.proc = subprocess.Popen(cmd, cwd=self.s.base, stdout=self.log_fh, stderr=subprocess.STDOUT,
-                                     env=tool_env(self.s.base), start_new_session=True)
-        tty = self.s.echo and sys.stdout.isatty()
-        self.progress = Progress(what, self.say, sys.stdout if tty else None, self.s.progress_every)
-        chunks = []
-        with open(self.log_path, errors="replace") as reader:
-            reader.seek(start)
-            try:
-                rc = None
-                while rc is None:
-                    try:
-                        rc = self.proc.wait(timeout=1.0 if tty else min(5.0, self.s.progress_every))
-                    except subprocess.TimeoutExpired:
-                        if self.deadline is not None and time.monotonic() >= self.deadline:
-                            break
-                    chunks.append(reader.read())
-                    self.progress.feed(chunks[-1])
-                    self.progress.tick()
-                if rc is None:
-                    self.progress.clear()
-                    self.say(f"timeout ({self.s.timeout:g} s): stopping Snakemake (SIGTERM, then SIGKILL after "
-                             f"{self.s.kill_grace:g} s)")
-                    self.stop()
-                self.log_fh.flush()
-                chunks.append(reader.read())
-                self.progress.feed(chunks[-1])
-            finally:
-                self.progress, progress = None, self.progress
-                progress.close()
-        self.proc = None
-        return rc, "".join(chunks)
-
-    def dry_run(self, failed: list[str], targets=()) -> tuple[int, str]:
-        """Snakemake's dry run, its output kept in memory: no log file, nothing written to the night."""
-        cmd = self.command(failed, targets, ["--dry-run"])
-        proc = subprocess.run(cmd, cwd=self.s.base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              errors="replace", env=tool_env(self.s.base), start_new_session=True)
-        return proc.returncode, proc.stdout
-
-    def stop(self) -> None:
-        """SIGTERM to Snakemake's process group (it cancels its jobs), SIGKILL if it lingers."""
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=self.s.kill_grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-
-    def remove_stale_snakemake_locks(self) -> int:
-        """Snakemake lock files naming this night's products are stale: we hold the night's lock.
-
-        (A Snakemake killed with SIGKILL leaves its locks; ``--unlock`` would drop every lock of
-        the project, also those of other nights being processed, so only these are removed.)
-        """
-        mine = (str(self.rdir) + os.sep, str(self.paths.dl1_dir) + os.sep, str(self.paths.dl2_dir) + os.sep)
-        lockdir = self.s.base / ".snakemake" / "locks"
-        removed = 0
-        for out in lockdir.glob("*.output.lock"):
-            try:
-                keys = out.read_text().split("\n")
-            except OSError:
-                continue
-            if any(k.startswith(mine) for k in keys):
-                n = out.name.split(".")[0]
-                for f in (out, lockdir / f"{n}.input.lock"):
-                    f.unlink(missing_ok=True)
-                removed += 1
-        return removed
-
-    def pass_(self, failed, targets=(), what="Snakemake", extra=()) -> int | None:
-        rc, output = self.snakemake(failed, targets, extra, what=what)
-        if rc not in (0, None) and ("LockException" in output or "cannot be locked" in output):
-            n = self.remove_stale_snakemake_locks()
-            if n:
-                self.say(f"removed {n} stale Snakemake lock(s) of this night left by a killed run; retrying")
-                rc, output = self.snakemake(failed, targets, extra, what=what)
-        self.last_output = output
-        return rc
 
     # ---- the night
     def run(self) -> NightResult:
@@ -589,45 +385,15 @@ class Night:
             self.say("Snakemake failed and no job left a failure marker: see the log")
             return None
         threshold = float(config.get("close_min_success_fraction", 1.0))
-        by_run = subrun_failures(failures)
-        run_level = {}
-        for f in failures:
-            if f["subrun"] is None and f["run"] in plan.runs:
-                run_level.setdefault(f["run"], []).append(f["rule"])
-        policy = read_policy(self.rdir)
-        decisions = policy.get("decisions", [])
-        closable: dict[int, list[int]] = {}
-        open_runs: dict[int, str] = {}
-        for run_id, rp in plan.runs.items():
-            new = sorted(s for s in by_run.get(run_id, {}) if s in rp.subruns)
-            if not new and run_id not in run_level:
-                continue
-            planned = len(rp.subruns) + len(rp.failed)
-            n_failed = len(rp.failed) + len(new)
-            share = (planned - n_failed) / planned
-            if run_id in run_level:
-                open_runs[run_id] = f"{', '.join(sorted(set(run_level[run_id])))} failed"
-            elif share >= threshold:
-                closable[run_id] = new
-                self.say(f"run {run_id:05d}: {n_failed} of {planned} sub-runs failed ({compact_list(new)}); "
-                         f"success share {share:.3f} >= {threshold:g}: closing it without them")
-                decisions.append({"run": run_id, "failed": new, "share": round(share, 4), "threshold": threshold,
-                                  "at": dt.datetime.now().astimezone().isoformat(timespec="seconds")})
-            else:
-                open_runs[run_id] = (f"{n_failed} of {planned} sub-runs failed; success share {share:.3f} < "
-                                     f"{threshold:g}")
-                self.say(f"run {run_id:05d}: {open_runs[run_id]}: left open")
-        others = [f for f in failures if f["run"] not in plan.runs]
-        for f in others:
-            self.say(f"failure: {f['reason'] or f['rule']}")
-        keep = set(policy.get("failed_subruns") or [])
-        keep |= {f"{r:05d}.{s:04d}" for r, subs in closable.items() for s in subs}
-        policy.update(failed_subruns=sorted(keep), decisions=decisions, open_runs=sorted(open_runs),
-                      threshold=threshold)
+        decision = decide(plan.runs, failures, threshold)
+        for line in decision.messages:
+            self.say(line)
+        policy = updated_policy(read_policy(self.rdir), decision, threshold)
         atomic_write_text(self.rdir / POLICY_FILE, json.dumps(policy, indent=1) + "\n")
+        closable = decision.closable
         if not closable:
             return {}, ()
-        if open_runs or others:  # the night cannot close: close just these runs
+        if decision.open_runs or decision.others:  # the night cannot close: close just these runs
             p = self.paths
             targets = [str(f) for r in sorted(closable) for f in (p.dl1_run(r), p.dl2_run(r), p.muons_run(r),
                                                                    p.datacheck_run_pdf(r))]
@@ -691,134 +457,6 @@ class Night:
         for line in lines:
             self.say(line)
         notify(self.s, result, self.say)
-
-
-# --------------------------------------------------------------------------- notification
-
-
-def notify(settings: Settings, result: NightResult, say=print) -> None:
-    """Send the summary to --notify-cmd (stdin + LSTOSA_* variables) and/or --notify-mail."""
-    subject = f"lstosa {result.date} {result.prod_id}: {result.state}"
-    body = result.summary + "\n"
-    env = dict(os.environ, LSTOSA_NIGHT=result.date, LSTOSA_PROD_ID=result.prod_id, LSTOSA_STATE=result.state,
-               LSTOSA_EXIT_CODE=str(result.exit_code), LSTOSA_LOG=result.log or "", LSTOSA_SUBJECT=subject)
-    if settings.notify_cmd:
-        try:
-            proc = subprocess.run(settings.notify_cmd, shell=True, input=body, text=True, env=env, timeout=120,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            if proc.returncode != 0:
-                say(f"notification command exited {proc.returncode}: {proc.stdout.strip()[:300]}")
-        except subprocess.TimeoutExpired:
-            say("notification command timed out after 120 s")
-    if settings.notify_mail:
-        mail, sendmail = shutil.which("mail"), shutil.which("sendmail") or (
-            "/usr/sbin/sendmail" if os.access("/usr/sbin/sendmail", os.X_OK) else None)
-        try:
-            if mail:
-                subprocess.run([mail, "-s", subject, settings.notify_mail], input=body, text=True, timeout=120)
-            elif sendmail:
-                msg = f"To: {settings.notify_mail}\nSubject: {subject}\n\n{body}"
-                subprocess.run([sendmail, "-t"], input=msg, text=True, timeout=120)
-            else:
-                say(f"--notify-mail {settings.notify_mail}: neither mail nor sendmail is installed; not sent")
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            say(f"mail to {settings.notify_mail} failed: {exc}")
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", help="Snakemake profile, e.g. profiles/slurm (default: local execution)")
-    parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                        help="workflow config override, passed to Snakemake (repeatable)")
-    parser.add_argument("--data-root", help="LST data tree (config data_root)")
-    parser.add_argument("--output-root", help="where products go (config output_root)")
-    parser.add_argument("--cores", help="Snakemake --cores (default: the profile's)")
-    parser.add_argument("--jobs", help="Snakemake --jobs: at most this many jobs at once (SLURM: queued+running)")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help="stop Snakemake after this long (SIGTERM, then SIGKILL); the next run resumes")
-    parser.add_argument("--kill-grace", type=float, default=60.0, metavar="SECONDS",
-                        help="after the timeout's SIGTERM wait this long before SIGKILL (default 60)")
-    parser.add_argument("--notify-cmd", metavar="CMD",
-                        help="shell command run with the summary on stdin and LSTOSA_NIGHT, LSTOSA_PROD_ID, "
-                             "LSTOSA_STATE, LSTOSA_EXIT_CODE, LSTOSA_LOG, LSTOSA_SUBJECT set")
-    parser.add_argument("--notify-mail", metavar="ADDRESS", help="mail the summary (mail or sendmail)")
-    parser.add_argument("--snakemake-args", default="", metavar="'ARGS'",
-                        help="extra Snakemake options, one shell-quoted string ('-n' is --dry-run)")
-    parser.add_argument("--configfile", metavar="FILE",
-                        help="the site's YAML of config keys over config/config.yaml (data_root, models_dir, ...)")
-    parser.add_argument("--dry-run", "-n", action="store_true",
-                        help="show what would run (Snakemake's dry run); write nothing, take no lock")
-    parser.add_argument("--progress-every", type=float, default=600.0, metavar="SECONDS",
-                        help="when not on a terminal: a progress line this often (default 600); on a terminal "
-                             "a status line is redrawn every second")
-
-
-DRY_RUN_FLAGS = ("-n", "--dry-run", "--dryrun")
-
-
-def join_option_values(argv: list[str], option: str = "--snakemake-args") -> list[str]:
-    """``--snakemake-args '-n'`` as ``--snakemake-args=-n``: argparse reads a value that starts with
-    '-' as an option of its own and refuses it."""
-    out, it = [], iter(argv)
-    for arg in it:
-        if arg == option:
-            value = next(it, None)
-            out.append(arg if value is None else f"{option}={value}")
-        else:
-            out.append(arg)
-    return out
-
-
-def common_settings(args, what: str) -> tuple[dict, bool]:
-    """Settings keywords shared by lstosa-nightly and lstosa-reprocess, and whether it is a dry run.
-    Refuses (ConfigError) a command line without the site's configuration."""
-    overrides = overrides_from(args)
-    why = site_config_problem(overrides, args.configfile, what)
-    if why:
-        raise ConfigError(why)
-    smk = shlex.split(args.snakemake_args)
-    dry = args.dry_run or any(a in DRY_RUN_FLAGS for a in smk)
-    return dict(
-        overrides=overrides, profile=args.profile, cores=args.cores, jobs=args.jobs, timeout=args.timeout,
-        kill_grace=args.kill_grace, notify_cmd=args.notify_cmd, notify_mail=args.notify_mail,
-        snakemake_args=[a for a in smk if a not in DRY_RUN_FLAGS], config_file=args.configfile,
-        progress_every=args.progress_every,
-    ), dry
-
-
-PATH_KEYS = ("data_root", "output_root", "night_summary", "tools_bin", "models_dir", "lstchain_config",
-             "calibration_config", "time_calibration_config")
-
-
-def check_passable(key: str, value: str) -> None:
-    """Paths go to Snakemake as ``--config KEY=VALUE``, which strips quotes at the ends of VALUE and reads
-    it as YAML (`` #...`` is a comment, ``a: b`` a mapping): refuse what would arrive changed."""
-    import yaml  # noqa: PLC0415
-
-    try:
-        parsed = yaml.load(value, Loader=yaml.BaseLoader)
-    except yaml.YAMLError:
-        parsed = value  # Snakemake then keeps the text
-    if value != value.strip("'\"") or parsed != value:
-        raise ConfigError(f"{key}: {value!r} would reach Snakemake changed (its --config strips quotes at the "
-                          "ends and reads YAML); rename it, or set it in a config file "
-                          "(--snakemake-args '--configfile FILE')")
-
-
-def overrides_from(args) -> dict[str, str]:
-    items = parse_overrides(args.config)
-    if args.data_root:
-        items["data_root"] = str(Path(args.data_root).resolve())
-    if args.output_root:
-        items["output_root"] = str(Path(args.output_root).resolve())
-    if getattr(args, "prod_id", None):
-        items["prod_id"] = args.prod_id
-    for key in PATH_KEYS:
-        if items.get(key):
-            check_passable(key, items[key])
-    return items
 
 
 def main(argv=None) -> int:

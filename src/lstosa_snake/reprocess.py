@@ -34,9 +34,10 @@ from .errors import ConfigError, LstosaError
 from .night import night_paths
 from .nightly import (
     EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, EXIT_OPEN, EXIT_TIMEOUT, EXIT_USAGE, Night, NightResult, Settings,
-    add_common_arguments, common_settings, join_option_values, production_identity, read_manifest,
+    add_common_arguments, common_settings, join_option_values,
 )
 from .opsconfig import project_dir
+from .production import production_identity, read_manifest
 from .status import list_names
 
 CALIBRATION_KINDS = ("drs4_baseline", "calibration", "drs4_time_sampling_from_FF")
