@@ -165,16 +165,24 @@ def test_closed_night_untouched_damaged_repaired_and_config_errors(site):
     assert res.returncode == 2 and split(res) == [
         "lstosa-nightly: ERROR: invalid configuration: calibration_policy: 'bogus' is not one of "
         "['closest_before', 'last_of_night']"], res.stdout
-    # --repair: exactly the lost file is rebuilt (and what depends on it), the rest kept
-    kept = {p: p.stat().st_mtime_ns for d in (dl1, data / "DL2") for p in d.rglob("*.h5")}
+    # a merged DL2 file overwritten by someone: "changed"
+    changed = data / "DL2/20200127/v0.1/dl2_LST-1.Run01875.h5"
+    changed.write_text("not what the workflow wrote\n")
+    res = nightly(site, "2020-01-27", timeout=120)
+    assert res.returncode == 6 and f"  merged DL2 dl2_LST-1.Run01875.h5 changed since closing ({changed.parent})" \
+        in split(res), res.stdout
+    # --repair: exactly these files are rebuilt (and what depends on them), the rest kept
+    kept = {p: p.stat().st_mtime_ns for d in (dl1, data / "DL2") for p in d.rglob("*.h5") if p != changed}
     res = nightly(site, "2020-01-27", "--repair")
     assert res.returncode == 0, res.stdout
-    assert "repairing: 1 missing, 0 changed product(s): dl1_LST-1.Run01874.h5" in res.stdout
+    assert "repairing: 1 missing, 1 changed product(s): dl1_LST-1.Run01874.h5, dl2_LST-1.Run01875.h5" in res.stdout
     assert "night 2020-01-27 prod v0.1: CLOSED" in res.stdout
-    assert "repaired 1 product(s): dl1_LST-1.Run01874.h5" in res.stdout
-    assert lost.read_text() and {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert "repaired 2 product(s): dl1_LST-1.Run01874.h5, dl2_LST-1.Run01875.h5" in res.stdout
+    assert lost.read_text() and changed.read_text() != "not what the workflow wrote\n"
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
     calls = (site["tools"] / "CALLS").read_text().splitlines()
     assert sum(c.startswith("lstchain_merge_hdf5_files") for c in calls) == 3  # 2 at first, 1 repair
+    assert sum(c.startswith("lstosa-merge-hdf5-files") for c in calls) == 3  # DL2: 2 at first, 1 repair
     paths = night_paths({"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.1",
                          "calibration_version": "v0.12.3"}, PROJECT)
     assert closed_night_problems(paths) == []
