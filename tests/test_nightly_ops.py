@@ -269,6 +269,14 @@ def test_cron_line_without_site_configuration_is_refused(tmp_path):
     assert res.returncode == 0, res.stdout
     assert f"no raw files in {data}/R0/20010101): nothing to do" in res.stdout
     assert not night.exists()
+    # the site's models directory missing: said in one line before anything is written
+    make_toy_night(data, dt.date(2020, 1, 27), {1874: 2})
+    res = run_with_timeout([str(NIGHTLY), "--date", "2020-01-27", "--configfile", str(site), "--config",
+                            f"models_dir={tmp_path}/no-models"], 60, cwd="/", env=cron_env())
+    assert res.returncode == 2
+    assert res.stdout.splitlines() == [f"lstosa-nightly: ERROR: models_dir: {tmp_path}/no-models is not a directory "
+                                       "(the trained random-forest models)"]
+    assert not (data / "running_analysis").exists()
 
 
 def test_open_night_snakemake_refusals(site):
