@@ -196,6 +196,13 @@ def test_closed_night_untouched_damaged_repaired_and_config_errors(site):
     # --repair of an intact night: says so, and changes nothing
     res = nightly(site, "2020-01-27", "--repair", timeout=120)
     assert res.returncode == 0 and "intact: nothing to repair" in res.stdout and "already closed" in res.stdout
+    # --timeout bounds the closed night's dry run too (1 s at least: less than Snakemake needs to plan)
+    logs = sorted((rdir / "log").glob("nightly_*.log"))
+    res = nightly(site, "2020-01-27", "--timeout", "0.01", timeout=120)
+    assert res.returncode == 4 and split(res) == [
+        "night 2020-01-27 prod v0.1 (closed): Snakemake's dry run did not finish within --timeout 0.01 s: "
+        "nothing done"], res.stdout
+    assert sorted((rdir / "log").glob("nightly_*.log")) == logs
 
 
 def test_progress_in_the_log_when_not_on_a_terminal(site):

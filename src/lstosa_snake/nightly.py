@@ -254,6 +254,9 @@ class Night(SnakemakeRuns):
                 lines += [f"closed night with {len(problems)} product problem(s) (lstosa-nightly --repair):",
                           *(f"  {x}" for x in problems)]
         rc, output = self.dry_run(self.persisted_failed())
+        if rc is None:
+            raise LstosaError(f"night {p.night} prod {p.prod_id}: the dry run did not finish within --timeout "
+                              f"{self.s.timeout:g} s")
         if rc != 0:
             raise ConfigError(f"night {p.night} prod {p.prod_id}: Snakemake refused to start: {error_line(output)}")
         stats = {k: v for k, v in job_stats(output).items() if k != "all"}
@@ -303,6 +306,12 @@ class Night(SnakemakeRuns):
         if self.s.repair:
             self.say(f"night {p.night} prod {p.prod_id}: every product recorded at closing is intact: nothing to repair")
         rc, output = self.dry_run(self.persisted_failed())
+        if rc is None:  # nothing was done: the next invocation checks again
+            result.state, result.exit_code = "timeout", EXIT_TIMEOUT
+            result.summary = (f"night {p.night} prod {p.prod_id} (closed): Snakemake's dry run did not finish "
+                              f"within --timeout {self.s.timeout:g} s: nothing done")
+            self.say(result.summary)
+            return True
         if rc != 0:
             raise ConfigError(f"night {p.night} prod {p.prod_id} (closed): Snakemake refused to start: "
                               f"{error_line(output)} (nothing done)")

@@ -95,11 +95,18 @@ class SnakemakeRuns:
         self.proc = None
         return rc, "".join(chunks)
 
-    def dry_run(self, failed: list[str], targets=()) -> tuple[int, str]:
-        """Snakemake's dry run, its output kept in memory: no log file, nothing written to the night."""
+    def dry_run(self, failed: list[str], targets=()) -> tuple[int | None, str]:
+        """Snakemake's dry run, its output kept in memory: no log file, nothing written to the night.
+        Exit code None: it did not finish within --timeout."""
         cmd = self.command(failed, targets, ["--dry-run"])
-        proc = subprocess.run(cmd, cwd=self.s.base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              errors="replace", env=tool_env(self.s.base), start_new_session=True)
+        remaining = None if self.deadline is None else max(1.0, self.deadline - time.monotonic())
+        try:
+            proc = subprocess.run(cmd, cwd=self.s.base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  errors="replace", env=tool_env(self.s.base), start_new_session=True,
+                                  timeout=remaining)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else (exc.output or "")
+            return None, out
         return proc.returncode, proc.stdout
 
     def stop(self) -> None:
