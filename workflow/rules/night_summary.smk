@@ -25,6 +25,10 @@ checkpoint run_summary:
         " {params.tools}/lstosa-create-run-summary --date {params.date} --r0-path {params.r0_root:q} --output-dir {{staging}}"
 
 
+# The seed text's Dragon reference names no module: the conversion finds the module (and its data
+# index, what ctapipe_io_lst uses) in each run's first raw sub-run, so it runs with the tools'
+# Python (protozfits). The raw files are read, not declared as inputs: a missing first sub-run
+# only means the documented fallback (index 0, announced in the log), not a blocked night.
 rule run_summary_ecsv:
     input:
         lambda wc: plan().summary.path,
@@ -38,7 +42,9 @@ rule run_summary_ecsv:
     conda:
         "../../envs/lstchain.yaml"
     params:
-        python=PY,
+        tools=LST,
         date=DATE,
+        r0_dir=str(PATHS.r0_dir),
     shell:
-        "{params.python} -m lstosa_snake.summary_writer --to-ecsv {input:q} --date {params.date} --output {output:q} 2> {log:q}"
+        "{params.tools}/python -m lstosa_snake.summary_writer --to-ecsv {input:q} --date {params.date}"
+        " --r0-dir {params.r0_dir:q} --output {output:q} 2> {log:q}"

@@ -25,6 +25,40 @@ LUT_STEP = 0.02
 #: event-builder gain selection: take low gain when the raw high-gain maximum exceeds this (ADC)
 GAIN_SELECTION_THRESHOLD = 3500
 ADC_MAX = 4095
+N_PIXELS_MODULE = 7
+
+#: seed of the camera's (fixed) module order; any night, any run: it is hardware, not data
+_MODULE_ORDER_SEED = 20191010
+#: module id the event builder lists first (at index 0), as in real LST-1 files
+FIRST_MODULE_ID = 90
+
+
+@lru_cache(maxsize=1)
+def module_id_map() -> np.ndarray:
+    """Module id at each data index (``CameraConfiguration.module_id_map`` /
+    ``lstcam.expected_modules_id``): a fixed permutation of 0..264 with module id 90 at
+    index 0. Real files list modules in readout order, not by id; every per-module array
+    of an event (counters, module status, first capacitors) follows this order, so code
+    that confuses a module id with an index picks the wrong module."""
+    order = np.random.default_rng(_MODULE_ORDER_SEED).permutation(N_MODULES)
+    order = np.concatenate([[FIRST_MODULE_ID], order[order != FIRST_MODULE_ID]])
+    assert (order != np.arange(N_MODULES)).sum() > N_MODULES - 5
+    order.setflags(write=False)
+    return order
+
+
+@lru_cache(maxsize=1)
+def pixel_id_map() -> np.ndarray:
+    """Pixel id at each data position: the 7 pixels of each module, in module order
+    (LSTCam pixel ``7 * module_id + k`` belongs to module ``module_id``)."""
+    ids = (module_id_map()[:, np.newaxis] * N_PIXELS_MODULE + np.arange(N_PIXELS_MODULE)).ravel()
+    ids.setflags(write=False)
+    return ids
+
+
+def module_index(module_id: int) -> int:
+    """Data index of ``module_id`` (inverse of :func:`module_id_map`)."""
+    return int(np.flatnonzero(module_id_map() == module_id)[0])
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,9 @@ def parse_args(argv=None):
     p.add_argument("--cali-events", type=int, default=1000, help="events of the calibration run (80%% flat-field)")
     p.add_argument("--first-run", type=int, default=1872, help="run number of the DRS4 run")
     p.add_argument("--flatfield-pe", type=float, default=80.0, help="mean p.e. per pixel of flat-field events")
+    p.add_argument("--data-format", choices=("CTAR1", "LSTCAM"), default="CTAR1",
+                   help="R0 format: CTA R1v1 (EVBv6, LST data since Dec 2023) or LSTCAM (EVBv5, before);"
+                        " only EVBv5 event times come from the Dragon counters and the run summary's reference")
     p.add_argument("--no-night-summary", action="store_true", help="do not write monitoring/NightSummary")
     p.add_argument("--overwrite", action="store_true", help="replace R0 files of this date if present")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -60,6 +63,7 @@ def main(argv=None):
             date, seed=args.seed, first_run=args.first_run, data_runs=args.data_runs,
             subruns=args.subruns, events_per_subrun=args.events_per_subrun,
             drs4_events=args.drs4_events, cali_events=args.cali_events, flatfield_pe=args.flatfield_pe,
+            data_format=args.data_format,
         )
     except ValueError as e:
         print(f"lstosa-make-night: {e}", file=sys.stderr)

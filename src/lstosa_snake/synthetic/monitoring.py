@@ -64,18 +64,24 @@ def write_drive_log(root: Path, plan: NightPlan) -> Path:
     return path
 
 
-def write_night_summary(root: Path, plan: NightPlan, reference_module: int = 0) -> Path:
-    """One line per run, in the format of the on-site NightSummary:
-    ``run n_subruns type date time refmod ucts_ns counter_ns tibmod ucts_ns counter_ns``."""
+def write_night_summary(root: Path, plan: NightPlan) -> Path:
+    """One line per run, in the format of the on-site NightSummary (2020):
+    ``run n_subruns type date time  event ucts_ns dragon_counter_ns  event ucts_ns tib_counter_ns``.
+
+    ``event`` is the id of the first event with a valid UCTS time (ctapipe_io_lst read these
+    columns as ``first_valid_event_dragon`` / ``first_valid_event_tib``), not a module: the
+    text does not say which Dragon module the counter comes from (here: the central module,
+    id 132, at its data index; the RunSummary conversion finds it in the raw data)."""
     lines = []
     for r in plan.runs:
         start = dt.datetime.fromtimestamp(int(r.start_unix), dt.timezone.utc)
         first = r.first_event or {}
         ucts = first.get("tai_ns", "nan")
+        event = f"{first['event_id']:04d}" if "event_id" in first else "nan"
         lines.append(
             f"{r.run:05d} {r.n_subruns:4d} {r.run_type:<4s}  {start:%Y-%m-%d %H:%M:%S} "
-            f"{reference_module:04d} {ucts} {first.get('dragon_ns', 'nan')} "
-            f"{reference_module:04d} {ucts} {first.get('tib_ns', 'nan')}"
+            f"{event} {ucts} {first.get('dragon_ns', 'nan')} "
+            f"{event} {ucts} {first.get('tib_ns', 'nan')}"
         )
     path = night_summary_path(root, plan.yyyymmdd)
     path.parent.mkdir(parents=True, exist_ok=True)

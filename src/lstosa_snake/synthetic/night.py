@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 TRUTH_COLUMNS = [
     "event_id", "event_type", "event_type_name", "true_intensity_pe",
     "true_x_m", "true_y_m", "true_width_m", "true_length_m", "true_psi_deg", "model_intensity_pe",
+    "true_time_tai_ns",
 ]
 
 
@@ -59,7 +60,7 @@ def generate_run(root: Path, plan: NightPlan, run: RunPlan, elec, progress=None)
         rng = _rng(plan.seed, run.run, subrun)
         rows, first = write_subrun(
             r0_dir(root, plan), run, subrun, rng, clock, elec,
-            plan.flatfield_pe, plan.nsb_pe, progress=progress,
+            plan.flatfield_pe, plan.nsb_pe, progress=progress, data_format=plan.data_format,
         )
         if subrun == 0:
             run.first_event = first

@@ -27,7 +27,7 @@ class RunPlan:
     pedestal_fraction: float = 0.0
     gain_selection: bool = False  # event builder gain selection of physics events
     # filled by the generator
-    first_event: dict | None = None  # tai_ns, dragon_ns, tib_ns of the first event
+    first_event: dict | None = None  # tai_ns, event_id, dragon_ns (+ module index/id), tib_ns of the first event
     last_event_unix: float | None = None
     events_per_type: dict = field(default_factory=dict)
 
@@ -64,6 +64,7 @@ class NightPlan:
     runs: list[RunPlan]
     flatfield_pe: float = 80.0
     nsb_pe: float = 0.3
+    data_format: str = "CTAR1"  # or "LSTCAM" (EVBv5): r0.DATA_FORMATS
     electronics: dict = field(default_factory=dict)
     pointing: dict = field(default_factory=dict)
     generator: str = "lstosa_snake.synthetic"
@@ -92,7 +93,7 @@ class NightPlan:
         runs = [RunPlan(**{k: v for k, v in r.items() if k in fields_run}) for r in d["runs"]]
         return cls(
             date=dt.date.fromisoformat(d["date"]), seed=d["seed"], runs=runs,
-            flatfield_pe=d["flatfield_pe"], nsb_pe=d["nsb_pe"],
+            flatfield_pe=d["flatfield_pe"], nsb_pe=d["nsb_pe"], data_format=d.get("data_format", "CTAR1"),
             electronics=d.get("electronics", {}), pointing=d.get("pointing", {}),
         )
 
@@ -107,6 +108,7 @@ def make_plan(
     drs4_events: int = 1000,
     cali_events: int = 1000,
     flatfield_pe: float = 80.0,
+    data_format: str = "CTAR1",
 ) -> NightPlan:
     """Runs through the evening of ``date`` (UTC): DRS4 at ~20:05, calibration run
     ~5 min later, DATA runs from ~20:20 every 20 min (LST runs last ~20 min; ours hold
@@ -133,4 +135,6 @@ def make_plan(
                 flatfield_fraction=0.04, pedestal_fraction=0.04, gain_selection=True,
             )
         )
-    return NightPlan(date=date, seed=seed, runs=runs, flatfield_pe=flatfield_pe)
+    if data_format not in ("CTAR1", "LSTCAM"):
+        raise ValueError(f"unknown data format {data_format!r} (CTAR1 or LSTCAM)")
+    return NightPlan(date=date, seed=seed, runs=runs, flatfield_pe=flatfield_pe, data_format=data_format)

@@ -1,8 +1,13 @@
-"""Writes LST-1 R0 sub-runs in the CTA R1v1 ("EVBv6") zfits format with protozfits.
+"""Writes LST-1 R0 sub-runs with protozfits, in the CTA R1v1 ("EVBv6") zfits format or
+in the older EVBv5 format of LST data before Dec 2023.
 
 One sub-run = four stream files ``LST-1.{1..4}.RunRRRRR.SSSS.fits.fz``, events
-distributed round-robin (event_id 1 -> stream 1, 2 -> stream 2, ...).  Each file holds
-the tables ``DataStream``, ``CameraConfiguration`` and ``Events``.
+distributed round-robin (event_id 1 -> stream 1, 2 -> stream 2, ...).  R1v1 files hold
+the tables ``DataStream``, ``CameraConfiguration`` and ``Events``; EVBv5 files
+``CameraConfig`` and ``Events``.
+
+Both formats store pixels and modules in readout order (``camera.pixel_id_map`` /
+``camera.module_id_map``), not by id, like real files.
 """
 from __future__ import annotations
 
@@ -15,9 +20,11 @@ import protozfits
 from protozfits.anyarray import numpy_to_any_array
 from protozfits.R1v1_debug_pb2 import DebugCameraConfiguration, DebugEvent
 from protozfits.R1v1_pb2 import CameraConfiguration, Event, TelescopeDataStream
+from protozfits import ProtoR1_pb2 as evbv5
 from ctapipe_io_lst.anyarray_dtypes import CDTS_AFTER_37201_DTYPE, DRAGON_COUNTERS_DTYPE, TIB_DTYPE
 from ctapipe_io_lst.constants import CLOCK_FREQUENCY_KHZ, TriggerBits
 from ctapipe_io_lst.evb_preprocessing import EVBPreprocessingFlag
+from ctapipe_io_lst.event_time import CENTRAL_MODULE
 
 from . import camera as cam
 from .plan import TAI_MINUS_UTC_S, RunPlan
@@ -25,6 +32,19 @@ from .plan import TAI_MINUS_UTC_S, RunPlan
 N_STREAMS = 4
 ROWS_PER_TILE = 20
 N_CHANNELS_MODULE = 8
+#: data formats (RunSummary ``data_format`` spelling): CTA R1v1 and the EVBv5 format before Dec 2023
+CTAR1, LSTCAM = "CTAR1", "LSTCAM"
+DATA_FORMATS = (CTAR1, LSTCAM)
+#: EVBv5 event builder version (> 37201: the reader unpacks the newer UCTS/CDTS layout)
+EVBV5_IDAQ_VERSION = "37206"
+#: Dragon counters restart when a module is configured; modules are configured one after
+#: another (by module id), so their counters differ by CONFIG_STEP_NS per module (assumed
+#: spacing) plus cable delays. Times from counters are exact only with the reference
+#: module's own counters: using another module shifts them by microseconds.
+CONFIG_STEP_NS = 4_000
+#: module whose counter the NightSummary records: the camera's central module (lstchain and
+#: ctapipe_io_lst computed Dragon times from it in 2020/21); not at data index 0 nor at index 132
+REFERENCE_MODULE_ID = CENTRAL_MODULE
 UCTS_ADDRESS = int(np.frombuffer(socket.inet_pton(socket.AF_INET, "10.0.100.123"), dtype=np.uint32)[0])
 
 #: what the (simulated) event builder did to every event: baseline subtraction and the
@@ -79,8 +99,8 @@ def camera_configuration(run: RunPlan):
         num_channels=2,
         data_model_version="1.0",
         num_samples_nominal=cam.N_SAMPLES,
-        pixel_id_map=numpy_to_any_array(np.arange(cam.N_PIXELS, dtype=np.uint16)),
-        module_id_map=numpy_to_any_array(np.arange(cam.N_MODULES, dtype=np.uint16)),
+        pixel_id_map=numpy_to_any_array(cam.pixel_id_map().astype(np.uint16)),
+        module_id_map=numpy_to_any_array(cam.module_id_map().astype(np.uint16)),
         debug=DebugCameraConfiguration(
             cs_serial="synthetic",
             evb_version="lstosa-snake-synthetic",
@@ -94,11 +114,35 @@ def camera_configuration(run: RunPlan):
     )
 
 
+def camera_configuration_evbv5(run: RunPlan):
+    """EVBv5 ``CameraConfig``: same camera, older data model (no trigger-dependent
+    pre-processing: the reader applies all DRS4 corrections itself)."""
+    return evbv5.CameraConfiguration(
+        telescope_id=1,
+        cs_serial="synthetic",
+        configuration_id=run.run,
+        date=int(run.start_unix),
+        num_pixels=cam.N_PIXELS,
+        num_samples=cam.N_SAMPLES,
+        expected_pixels_id=numpy_to_any_array(cam.pixel_id_map().astype(np.uint16)),
+        data_model_version="2",
+        lstcam=evbv5.ProtoR1__LSTCam__pb2.LstCamConfig(
+            idaq_version=EVBV5_IDAQ_VERSION,
+            cdhs_version="lstosa-snake-synthetic",
+            num_modules=cam.N_MODULES,
+            expected_modules_id=numpy_to_any_array(cam.module_id_map().astype(np.uint16)),
+            run_id=run.run,
+        ),
+    )
+
+
 class RunClock:
     """Event times and hardware counters of one run (integer nanoseconds).
 
-    ``t`` is the time since the camera configuration (run start); Dragon modules, the
-    TIB and the UCTS all count from there, each module with a small fixed offset.
+    ``t`` is the time since the camera configuration (run start); the TIB and the UCTS
+    count from there, each Dragon module from the end of its own configuration
+    (``module_offset_ns``, per data index). The NightSummary's Dragon reference counter is
+    that of the central module (id 132, ``REFERENCE_MODULE_ID``), as the 2020-era tools took it.
     """
 
     def __init__(self, run: RunPlan, rng):
@@ -106,7 +150,8 @@ class RunClock:
         # first event ~1-2 s after the camera configuration
         self.t_ns = int(1e9 + rng.uniform(0, 1e9))
         self.rate_hz = run.rate_hz
-        self.module_offset_ns = rng.integers(0, 200, cam.N_MODULES)  # cable delays etc.
+        by_id = CONFIG_STEP_NS * np.arange(cam.N_MODULES) + rng.integers(0, 200, cam.N_MODULES)  # + cable delays
+        self.module_offset_ns = by_id[cam.module_id_map()]
         self.tib_offset_ns = int(rng.integers(0, 1000))
 
     def advance(self, rng):
@@ -117,7 +162,7 @@ class RunClock:
         return self.start_tai_ns + self.t_ns
 
     def dragon_counters(self, event_id):
-        t = self.t_ns + self.module_offset_ns
+        t = self.t_ns - self.module_offset_ns
         counters = np.zeros(cam.N_MODULES, dtype=DRAGON_COUNTERS_DTYPE)
         counters["pps_counter"] = t // 1_000_000_000
         counters["tenMHz_counter"] = (t % 1_000_000_000) // 100
@@ -149,7 +194,7 @@ class RunClock:
         return cdts
 
 
-def make_event(run: RunPlan, event_id: int, rng, clock: RunClock, elec, ff_pe, nsb_pe, actions):
+def make_event(run: RunPlan, event_id: int, rng, clock: RunClock, elec, ff_pe, nsb_pe, actions, data_format=CTAR1):
     etype = run.event_type(event_id)
     if etype == cam.SKY_PEDESTAL:
         waveform, truth = cam.pedestal_event(rng, elec, nsb_pe)
@@ -162,14 +207,21 @@ def make_event(run: RunPlan, event_id: int, rng, clock: RunClock, elec, ff_pe, n
 
     bits = TRIGGER_BITS[etype]
     action = int(actions[bits])
+    counters = clock.dragon_counters(event_id)
+    truth = {"event_id": event_id, "event_type": etype, **truth}
+    if data_format == LSTCAM:
+        return _evbv5_event(run, event_id, rng, clock, waveform, bits, counters), truth, counters
     if EVBPreprocessingFlag.GAIN_SELECTION in EVBPreprocessingFlag(action):
         waveform, pixel_status = cam.select_gain(waveform)
         num_channels = 1
     else:
         pixel_status = np.full(cam.N_PIXELS, 0b1100, dtype=np.uint8)
         num_channels = 2
+    # pixels are stored in readout order (the reader puts them back by pixel id)
+    readout = cam.pixel_id_map()
+    waveform = np.ascontiguousarray(waveform[..., readout, :])
+    pixel_status = pixel_status[readout]
 
-    counters = clock.dragon_counters(event_id)
     seconds, qns = divmod(clock.tai_ns, 1_000_000_000)
     event = Event(
         event_id=event_id,
@@ -196,21 +248,54 @@ def make_event(run: RunPlan, event_id: int, rng, clock: RunClock, elec, ff_pe, n
             counters=numpy_to_any_array(counters.view(np.uint8)),
         ),
     )
-    truth = {"event_id": event_id, "event_type": etype, **truth}
     return event, truth, counters
+
+
+def _evbv5_event(run: RunPlan, event_id: int, rng, clock: RunClock, waveform, bits, counters):
+    """One EVBv5 ``CameraEvent``: both gains, no event-builder pre-processing; event
+    times only from the UCTS/TIB/Dragon counters (ctapipe_io_lst's EventTimeCalculator)."""
+    readout = cam.pixel_id_map()
+    seconds, qns = divmod(clock.tai_ns, 1_000_000_000)
+    return evbv5.CameraEvent(
+        configuration_id=run.run,
+        event_id=event_id,
+        tel_event_id=event_id,
+        trigger_time_s=int(seconds),
+        trigger_time_qns=int(qns * 4),
+        trigger_type=bits,
+        waveform=numpy_to_any_array(np.ascontiguousarray(waveform[:, readout, :])),
+        pixel_status=numpy_to_any_array(np.full(cam.N_PIXELS, 0b1100, dtype=np.uint8)),
+        lstcam=evbv5.ProtoR1__LSTCam__pb2.LstCamEvent(
+            module_status=numpy_to_any_array(np.ones(cam.N_MODULES, dtype=np.uint8)),
+            extdevices_presence=0b011,  # TIB and UCTS
+            tib_data=numpy_to_any_array(clock.tib(event_id, bits).view(np.uint8)),
+            cdts_data=numpy_to_any_array(clock.cdts(event_id, bits).view(np.uint8)),
+            counters=numpy_to_any_array(counters.view(np.uint8)),
+            first_capacitor_id=numpy_to_any_array(
+                rng.integers(0, 4096, cam.N_MODULES * N_CHANNELS_MODULE).astype(np.uint16)
+            ),
+            run_id=run.run,
+        ),
+    )
 
 
 def write_subrun(
     directory: Path, run: RunPlan, subrun: int, rng, clock: RunClock, elec,
-    ff_pe: float, nsb_pe: float, progress=None,
+    ff_pe: float, nsb_pe: float, progress=None, data_format: str = CTAR1,
 ):
-    """Write one sub-run (4 stream files); returns (truth rows, first-event info)."""
+    """Write one sub-run (4 stream files); returns (truth rows, first-event info).
+
+    The first-event info is what a NightSummary line records for the run: UCTS time of the
+    first event with UCTS data, its event id, and the Dragon (``REFERENCE_MODULE_ID``) and TIB
+    counters of that event."""
     directory.mkdir(parents=True, exist_ok=True)
     event_ids = run.subrun_event_ids(subrun)
     per_stream = -(-len(event_ids) // N_STREAMS)
     n_tiles = per_stream // ROWS_PER_TILE + 10
     _, _, actions = tdp_actions(run.gain_selection)
-    config = camera_configuration(run)
+    if data_format not in DATA_FORMATS:
+        raise ValueError(f"unknown data format {data_format!r} (expected one of {DATA_FORMATS})")
+    config = camera_configuration(run) if data_format == CTAR1 else camera_configuration_evbv5(run)
     data_stream = TelescopeDataStream(sb_id=run.run, obs_id=run.run, waveform_offset=elec.offset, waveform_scale=1)
     truth_rows, first = [], None
     paths = [directory / r0_filename(run.run, subrun, s) for s in range(1, N_STREAMS + 1)]
@@ -224,19 +309,27 @@ def write_subrun(
                 )
             )
             f.open(str(path))
-            f.move_to_new_table("DataStream")
-            f.write_message(data_stream)
-            f.move_to_new_table("CameraConfiguration")
+            if data_format == CTAR1:
+                f.move_to_new_table("DataStream")
+                f.write_message(data_stream)
+                f.move_to_new_table("CameraConfiguration")
+            else:
+                f.move_to_new_table("CameraConfig")
             f.write_message(config)
             f.move_to_new_table("Events")
             streams.append(f)
         for i, event_id in enumerate(event_ids):
             if not (subrun == 0 and i == 0):
                 clock.advance(rng)
-            event, truth, counters = make_event(run, event_id, rng, clock, elec, ff_pe, nsb_pe, actions)
+            event, truth, counters = make_event(
+                run, event_id, rng, clock, elec, ff_pe, nsb_pe, actions, data_format=data_format,
+            )
+            truth["true_time_tai_ns"] = clock.tai_ns  # the UCTS (TAI) time of the trigger
             if first is None:
-                first = {"tai_ns": clock.tai_ns, "dragon_ns": _counter_ns(counters[0]),
-                         "tib_ns": clock.t_ns + clock.tib_offset_ns}
+                ref = cam.module_index(REFERENCE_MODULE_ID)
+                first = {"tai_ns": clock.tai_ns, "event_id": event_id, "dragon_ns": _counter_ns(counters[ref]),
+                         "dragon_module_index": ref, "dragon_module_id": REFERENCE_MODULE_ID,
+                         "tib_ns": _tib_counter_ns(clock.tib(event_id, 0)[0])}
             streams[i % N_STREAMS].write_message(event)
             truth_rows.append(truth)
             if progress is not None:
@@ -246,3 +339,8 @@ def write_subrun(
 
 def _counter_ns(counter_row):
     return int(counter_row["pps_counter"]) * 1_000_000_000 + int(counter_row["tenMHz_counter"]) * 100
+
+
+def _tib_counter_ns(tib_row):
+    b = [int(x) for x in tib_row["tenMHz_counter"]]
+    return int(tib_row["pps_counter"]) * 1_000_000_000 + (b[0] | b[1] << 8 | b[2] << 16) * 100
