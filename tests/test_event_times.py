@@ -51,13 +51,16 @@ def test_match_module_returns_data_index_not_id():
 
 def test_ecsv_carries_index_and_id_and_keeps_tib():
     summary = parse_night_summary_text(SEED_TEXT, "NightSummary_20200127.txt", NIGHT)
-    modules = {1874: ModuleReference(module_index=111, module_id=132, event_id=3, data_format="LSTCAM",
+    modules = {1874: ModuleReference(module_index=111, module_id=132, event_id=3, data_format="ProtoR1.CameraEvent",
                                      source="LST-1.1.Run01874.0000.fits.fz")}
     rows = _ecsv_rows(write_run_summary_ecsv(summary, modules=modules))
     r = rows[1874]
     assert (r["dragon_reference_module_index"], r["dragon_reference_module_id"]) == ("111", "132")
     assert r["dragon_reference_time"] == "1580157904186709543" and r["dragon_reference_counter"] == "5186709300"
-    assert r["data_format"] == "LSTCAM" and r["dragon_reference_source"] == "ucts"
+    assert r["data_format"] == "ProtoR1.CameraEvent" and r["dragon_reference_source"] == "ucts"
+    # run start 20:44:13 UTC as lstchain writes it: TAI ns
+    assert r["run_start"] == str((int(dt.datetime(2020, 1, 27, 20, 44, 13, tzinfo=dt.timezone.utc).timestamp()) + 37)
+                                 * 10**9)
     # the text's 4th field is the first valid event, kept, never used as a module
     assert r["dragon_reference_event_id"] == "3" and r["tib_reference_event_id"] == "3"
     assert (r["tib_reference_time"], r["tib_reference_counter"]) == ("1580157904186709543", "5186708700")
@@ -65,6 +68,7 @@ def test_ecsv_carries_index_and_id_and_keeps_tib():
     r = rows[1875]
     assert (r["dragon_reference_module_index"], r["dragon_reference_module_id"]) == (str(FALLBACK_MODULE_INDEX), "-1")
     assert (r["tib_reference_time"], r["tib_reference_counter"]) == ("-1", "-1")
+    assert r["data_format"] == "-"
 
 
 def test_reference_lookup_falls_back_with_reason(tmp_path):
@@ -155,7 +159,7 @@ def test_dl1_event_times_match_truth(tmp_path):
                      "--r0-dir", r0_dir, "--output", summary], log=tmp_path / "convert.log")
     row = _ecsv_rows(summary.read_text())[data["run"]]
     assert int(row["dragon_reference_module_index"]) == first["dragon_module_index"]
-    assert int(row["dragon_reference_module_id"]) == 132 and row["data_format"] == "LSTCAM"
+    assert int(row["dragon_reference_module_id"]) == 132 and row["data_format"] == "ProtoR1.CameraEvent"
     assert "assumed" not in proc.stdout
     bad = tmp_path / "RunSummary_old_conversion.ecsv"  # what the old conversion wrote: index = 4th field
     bad.write_text(summary.read_text().replace(

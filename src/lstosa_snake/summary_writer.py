@@ -69,11 +69,13 @@ class ModuleReference:
     module_index: int  # data index into the event's per-module arrays (what ctapipe_io_lst uses)
     module_id: int  # -1 when unknown
     event_id: int | None = None  # the reference event found in the raw data
-    data_format: str | None = None  # "CTAR1" or "LSTCAM" (EVBv5), from the raw file
+    data_format: str | None = None  # the raw file's protobuf type (PBFHEAD), as lstchain writes it
     source: str = "fallback"  # the raw file it was found in, or why the fallback was used
 
 
 FALLBACK_MODULE_INDEX = 0
+#: TAI - UTC since 2017-01-01 (all LST-1 data); UCTS and ctapipe_io_lst times are TAI
+TAI_MINUS_UTC_S = 37
 #: events read per stream file of the first sub-run when looking for the reference event
 MAX_EVENTS_PER_STREAM = 50
 
@@ -163,7 +165,7 @@ def find_reference_module(r0_dir: Path, run_id: int, ref: TimeReference,
                     values = combined_counters_ns(counters["pps_counter"], counters["tenMHz_counter"])
                     found = match_module(values, status, module_ids, ref.counter_ns)
                     if found is not None:
-                        return ModuleReference(found[0], found[1], event_id, "CTAR1" if cta_r1 else "LSTCAM",
+                        return ModuleReference(found[0], found[1], event_id, f.Events.header.get("PBFHEAD"),
                                                source=str(path))
                     diffs = [abs(v - ref.counter_ns) for v, s in zip(values, status) if s != 0]
                     if diffs and (best is None or min(diffs) < best[0]):
@@ -205,7 +207,9 @@ def write_run_summary_ecsv(summary: NightSummary, lstchain_version: str = "unkno
 
     ``modules`` gives each run's reference module (:func:`reference_modules`); runs without
     one get the fallback (index 0, id -1). Missing references are -1, with
-    ``dragon_reference_source`` ``run_start``, as lstchain writes them. The seed text's event ids
+    ``dragon_reference_source`` ``run_start`` and the run start (TAI) as reference time, as
+    lstchain writes them. ``data_format`` is the raw file's protobuf type (lstchain's spelling:
+    ``R1v1.Event``, ``ProtoR1.CameraEvent``), ``-`` when not read. The seed text's event ids
     and the TIB references are kept in extra columns (``*_reference_event_id``, ``tib_reference_*``;
     -1 when missing), which the tools ignore.
     """
@@ -226,7 +230,9 @@ def write_run_summary_ecsv(summary: NightSummary, lstchain_version: str = "unkno
     rows = [",".join(n for n, _ in columns)]
     epoch = dt.datetime(1970, 1, 1)
     for r in summary.runs:
-        start_ns = int((r.start - epoch).total_seconds()) * 10**9 if r.start else -1
+        # lstchain writes run_start in TAI ns (unix_tai of the camera configuration); ctapipe_io_lst
+        # takes it as the Dragon reference time of runs without a UCTS reference
+        start_ns = (int((r.start - epoch).total_seconds()) + TAI_MINUS_UTC_S) * 10**9 if r.start else -1
         ref, tib = r.dragon, r.tib
         found = modules.get(r.run_id) or fallback_reference("not looked up")
         if ref.valid:
@@ -235,7 +241,7 @@ def write_run_summary_ecsv(summary: NightSummary, lstchain_version: str = "unkno
         else:
             ucts, index, mod, counter, source = -1, -1, -1, 0, "run_start"
         rows.append(",".join(str(v) for v in (
-            r.run_id, r.n_subruns, _ECSV_TYPES.get(r.run_type, "ERROR"), found.data_format or "CTAR1", '"[]"',
+            r.run_id, r.n_subruns, _ECSV_TYPES.get(r.run_type, "ERROR"), found.data_format or "-", '"[]"',
             ucts, start_ns, ucts if ref.valid else start_ns, mod, index, counter, source,
             _or_missing(ref.module_id), _or_missing(tib.module_id),
             tib.ucts_t0_ns if tib.valid else -1, tib.counter_ns if tib.valid else -1,
