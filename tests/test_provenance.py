@@ -237,3 +237,53 @@ def test_status_explains_a_dl2_file_back_to_the_raw_files(local_night):
     assert order[:3] == sorted(order[:3])
     assert f"LST-1.1.Run{run:05d}.0000.fits.fz  [input" in text
     assert "lstchain_data_r0_to_dl1 lstchain " in text
+
+
+def test_copy_input_updates_a_copy_never_the_file(tmp_path):
+    """runner --copy-input (cherenkov_transparency's way): the tool updates a copy in its staging directory,
+    the copy replaces the final file by rename, the given file is left as it was."""
+    sed = shutil.which("sed")
+    if sed is None:
+        pytest.skip("no sed program")
+    src = tmp_path / "running_analysis" / DATE / PROD / "night_datacheck" / "night.h5"
+    src.parent.mkdir(parents=True)
+    src.write_text("longterm\n")
+    final = tmp_path / "DL1" / "datacheck_files" / "night.h5"
+    staging = tmp_path / "running_analysis" / DATE / PROD / "staging"
+    assert runner_main(["--staging-root", str(staging), "--label", "cherenkov_transparency x",
+                        "--log", str(tmp_path / "t.log"), "--copy-input", f"night.h5={src}",
+                        "--out", f"night.h5={final}", "--", sed, "-i", "s/$/ + transparency/",
+                        "{staging}/night.h5"]) == 0
+    assert src.read_text() == "longterm\n" and final.read_text() == "longterm + transparency\n"
+    rec = json.loads((staging.parent / "provenance" / "jobs" / "cherenkov_transparency_x.json").read_text())
+    assert [i["path"] for i in rec["inputs"]] == [str(src)] and rec["inputs"][0]["sha256"] == sha(src)
+    assert [o["path"] for o in rec["outputs"]] == [str(final)]
+
+
+def test_picture_of_a_long_run_folds_its_subruns(tmp_path, monkeypatch):
+    """Above PICTURE_FOLD_ABOVE jobs the graph shows one node per step and per sub-run file set (LSTOSA's
+    collections); the PROV-JSON keeps every job."""
+    if SORT is None:
+        pytest.skip("no sort program")
+    running = tmp_path / "running_analysis" / DATE / PROD
+    dl1 = tmp_path / "DL1" / DATE / PROD
+    subs = []
+    for s in range(3):
+        raw = tmp_path / "R0" / DATE / f"LST-1.1.Run01874.{s:04d}.fits.fz"
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        raw.write_text(f"{s}\n")
+        subs.append(dl1 / f"dl1_LST-1.Run01874.{s:04d}.h5")
+        assert runner_main(["--staging-root", str(running / "staging"), "--label", f"r0_to_dl1 run 01874 sub-run {s:04d}",
+                            "--log", str(tmp_path / "l.log"), "--out", f"o.h5={subs[-1]}", "--",
+                            SORT, "-o", "{staging}/o.h5", str(raw)]) == 0
+    run = dl1 / "dl1_LST-1.Run01874.h5"
+    assert runner_main(["--staging-root", str(running / "staging"), "--label", "merge_dl1 run 01874",
+                        "--log", str(tmp_path / "l.log"), *[a for s in subs for a in ("--stage-input", str(s))],
+                        "--out", f"m.h5={run}", "--", SORT, "-o", "{staging}/m.h5", "{inputs}/" + subs[0].name]) == 0
+    monkeypatch.setattr(provenance, "PICTURE_FOLD_ABOVE", 2)
+    summary = provenance.run_provenance([run], [running / "provenance" / "jobs"], tmp_path / "p.json", tmp_path / "p.svg")
+    assert summary["activities"] == 4 and len(records_of(load(tmp_path / "p.json"), ProvActivity)) == 4
+    if shutil.which("dot"):
+        svg = (tmp_path / "p.svg").read_text()
+        assert "r0_to_dl1 run 01874 (3 sub&#45;runs)" in svg and "sub&#45;run 0001" not in svg
+        assert "dl1_LST&#45;1.Run01874.*.h5 (3 files)" in svg and "dl1_LST&#45;1.Run01874.h5 (" not in svg

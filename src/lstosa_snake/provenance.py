@@ -43,7 +43,9 @@ CONFIG_SUFFIXES = {".json", ".yaml", ".yml", ".toml", ".cfg", ".ini"}
 VERSIONED = ("lstchain", "ctapipe", "ctapipe_io_lst", "lstosa_snake", "numpy", "astropy", "scikit_learn", "tables")
 #: a directory named on a command line (models, R0 root) is recorded with at most this many of its files
 DIR_LISTING_LIMIT = 200
-#: above this many activities the picture is not drawn (dot needs minutes; the JSON has everything)
+#: above this many activities the picture folds the sub-runs (LSTOSA's collections)
+PICTURE_FOLD_ABOVE = 40
+#: above this many activities (after folding) the picture is not drawn (dot needs minutes; the JSON has all)
 PICTURE_ACTIVITY_LIMIT = 150
 NAMESPACE = ("lstosa", "urn:lstosa-snake:")
 _DATE_DIR = re.compile(r"^(19|20)\d{6}$")
@@ -318,6 +320,10 @@ def prov_document(records: list[dict], files: dict[str, dict], products=()):
         if info.get("kind") == "directory":
             attrs["prov:type"] = f"{ns}:Directory"
             attrs[f"{ns}:files"] = len(info.get("files", []))
+        elif "count" in info:  # a folded set of sub-run files (picture only)
+            attrs["prov:type"] = "prov:Collection"
+            attrs["prov:label"] = f"{Path(path).name} ({info['count']} files)"
+            attrs[f"{ns}:files"] = info["count"]
         else:
             if "size" in info:
                 attrs[f"{ns}:size"] = int(info["size"])
@@ -354,13 +360,52 @@ def prov_document(records: list[dict], files: dict[str, dict], products=()):
     return doc
 
 
+_SUBRUN_LABEL = re.compile(r" sub-run \d{4}$")
+_SUBRUN_FILE = re.compile(r"(Run\d{5})\.\d{4}\.")
+
+
+def folded(records: list[dict], files: dict[str, dict]) -> tuple[list[dict], dict[str, dict]]:
+    """The chain with a run's sub-runs folded, as LSTOSA's collections: one activity per step
+    ("r0_to_dl1 run 01874 (120 sub-runs)") and one entity per sub-run file pattern
+    ("dl1_LST-1.Run01874.*.h5", N files), so that a run of hundreds of sub-runs can be drawn."""
+    def fold_path(path: str) -> str:
+        return _SUBRUN_FILE.sub(r"\1.*.", path)
+
+    groups: dict[str, list[dict]] = {}
+    for rec in records:
+        groups.setdefault(_SUBRUN_LABEL.sub("", rec["label"]), []).append(rec)
+    out = []
+    for label, recs in groups.items():
+        first = recs[0]
+        n = f" ({len(recs)} sub-runs)" if _SUBRUN_LABEL.search(first["label"]) else ""
+
+        def paths(key, recs=recs):
+            seen: dict[str, dict] = {}
+            for r in recs:
+                for i in r.get(key, []):
+                    seen.setdefault(fold_path(i["path"]), {"path": fold_path(i["path"]), "role": i.get("role")})
+            return list(seen.values())
+
+        out.append({**first, "job": label, "label": label + n, "inputs": paths("inputs"), "outputs": paths("outputs"),
+                    "start": min(r["start"] for r in recs), "end": max(r["end"] for r in recs)})
+    folded_files: dict[str, dict] = {}
+    for path, info in files.items():
+        entry = folded_files.setdefault(fold_path(path), {"path": fold_path(path), "role": (info or {}).get("role"),
+                                                          "count": 0})
+        entry["count"] += 1
+    for entry in folded_files.values():
+        if entry["count"] == 1:  # a run-level file: drawn as itself
+            del entry["count"]
+    return out, folded_files
+
+
 def write_picture(doc, path: Path, n_activities: int) -> str:
     """SVG of the document's graph; a placeholder SVG saying why when it cannot be drawn."""
     why = None
     if shutil.which("dot") is None:
         why = "graphviz 'dot' is not installed"
     elif n_activities > PICTURE_ACTIVITY_LIMIT:
-        why = f"{n_activities} activities: too large to draw (the PROV-JSON has them all)"
+        why = f"{n_activities} activities even with the sub-runs folded: too large to draw (the PROV-JSON has them all)"
     if why is None:
         from prov.dot import prov_to_dot  # noqa: PLC0415
 
@@ -378,7 +423,11 @@ def run_provenance(products, record_dirs, json_out: Path, svg_out: Path) -> dict
     records, files = chain(products, index)
     doc = prov_document(records, files, products)
     atomic.write_text(Path(json_out), doc.serialize(indent=1) + "\n")
-    picture = write_picture(doc, Path(svg_out), len(records))
+    if len(records) > PICTURE_FOLD_ABOVE:  # the picture of a long run shows its steps, not each sub-run
+        records_drawn, files_drawn = folded(records, files)
+        picture = write_picture(prov_document(records_drawn, files_drawn), Path(svg_out), len(records_drawn))
+    else:
+        picture = write_picture(doc, Path(svg_out), len(records))
     leaves = [p for p in files if index.producer(Path(p)) is None]
     return {"activities": len(records), "entities": len(files), "leaves": len(leaves), "picture": picture}
 
