@@ -1,5 +1,6 @@
-"""F-factor systematics with the real tools: the workflow's charge_calibration and r0_to_dl1 jobs
-on a tiny synthetic night, with a synthetic systematics file looked up as LSTOSA does.
+"""Looked-up calibration files with the real tools: the workflow's charge_calibration and r0_to_dl1
+jobs on a tiny synthetic night, with a "pro" time calibration and a synthetic F-factor systematics
+file looked up as LSTOSA does.
 
 The charge calibration must apply lstchain's correction ``gain = (var_FF - var_ped) / (F2 * S)
 - B**2 * S / F2`` with the file's B term (checked against the file's own flat-field and pedestal
@@ -7,6 +8,7 @@ statistics), and r0_to_dl1 must be configured with the file (its configuration i
 the DL1 file)."""
 
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -46,7 +48,7 @@ print(json.dumps(out))
 """
 
 
-def test_charge_calibration_and_r0_to_dl1_use_the_systematics_file(tmp_path):
+def test_charge_calibration_and_r0_to_dl1_use_the_looked_up_files(tmp_path):
     _need_tools()
     data = make_night(tmp_path / "data", data_runs=1, subruns=1, events_per_subrun=60)
     night = json.loads((data / "synthetic_truth" / "20200127" / "night.json").read_text())
@@ -63,16 +65,35 @@ def test_charge_calibration_and_r0_to_dl1_use_the_systematics_file(tmp_path):
     cat_a = data / "monitoring" / "PixelCalibration" / "Cat-A"
     cal_file = cat_a / "calibration" / "20200127" / "v0.12.3" / f"calibration_filters_52.Run{cali:05d}.0000.h5"
     dl1_file = data / "DL1" / "20200127" / "v0.1" / f"dl1_LST-1.Run{run:05d}.0000.h5"
-    res = run_snakemake(
-        ["--snakefile", REPO / "Snakefile", "--directory", REPO, "--cores", "2", cal_file, dl1_file,
-         "--config", "date=2020-01-27", f"data_root={data}", f"models_dir={models}",
-         "ffactor_systematics=lookup"],
-        cwd=tmp_path, timeout=600)
+    smk = ["--snakefile", REPO / "Snakefile", "--directory", REPO, "--cores", "2"]
+    config = ["--config", "date=2020-01-27", f"data_root={data}", f"models_dir={models}"]
+
+    # The calibration team's "pro" time calibration, stood in for by the workflow's own (computed
+    # mode) filed under an earlier night and run; empty decoys around it would crash the tools.
+    time_dir = cat_a / "drs4_time_sampling_from_FF"
+    computed = time_dir / "20200127" / "v0.12.3" / f"time_calibration.Run{cali:05d}.0000.h5"
+    res = run_snakemake(smk + [computed] + config, cwd=tmp_path, timeout=600, log_name="compute.log")
     assert res.returncode == 0, res.text[-4000:]
+    pro = time_dir / "20200120" / "pro" / f"time_calibration.Run{cali - 5:05d}.0000.h5"
+    for decoy in (time_dir / "20191124" / "pro" / "time_calibration.Run01625.0000.h5",
+                  time_dir / "20200201" / "pro" / f"time_calibration.Run{cali + 100:05d}.0000.h5"):
+        decoy.parent.mkdir(parents=True)
+        decoy.touch()
+    pro.parent.mkdir(parents=True)
+    shutil.move(computed, pro)
+
+    res = run_snakemake(smk + [cal_file, dl1_file] + config + ["time_calibration=lookup", "ffactor_systematics=lookup"],
+                        cwd=tmp_path, timeout=600)
+    assert res.returncode == 0, res.text[-4000:]
+    assert not computed.exists()  # looked up, not made again
 
     charge_log = (data / "running_analysis" / "20200127" / "calibration" / "v0.12.3" / "log"
                   / f"charge_calibration.Run{cali:05d}.log").read_text()
+    assert f"--LSTEventSource.LSTR0Corrections.drs4_time_calibration_path={pro}" in charge_log
     assert f"--LSTCalibrationCalculator.systematic_correction_path={sys_file}" in charge_log
+    r0_log = (data / "running_analysis" / "20200127" / "v0.1" / "log" / "r0_to_dl1"
+              / f"r0_to_dl1.Run{run:05d}.0000.log").read_text()
+    assert f"--time-calibration-file {pro}" in r0_log and f"--systematic-correction-file={sys_file}" in r0_log
     probe = subprocess.run([str(LST_PYTHON), "-c", PROBE, str(cal_file), sys_file, str(dl1_file)],
                            capture_output=True, text=True, timeout=300, check=True)
     facts = json.loads(probe.stdout)
