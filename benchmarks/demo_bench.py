@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/demo_bench.py [--repeat 1] [--cores 2] [--keep DIR]
 
-One synthetic demo night (lstosa-make-night defaults) is processed three times, each into its own
+One synthetic demo night (scripts/demo.sh's: DEMO_NIGHT) is processed three times, each into its own
 output root, with the same number of parallel jobs (--cores):
 
   workflow        `snakemake --cores N` with the project's default profile, as scripts/demo.sh runs it
@@ -42,6 +42,9 @@ from lstosa_snake.runner import tool_environment  # noqa: E402  (the tools' offl
 
 DATE = "2020-01-27"
 RUNNER_MARK = "-m lstosa_snake.runner "
+#: the demo night of scripts/demo.sh (keep equal): interleaved events, NSB and a gain drift for DL1b
+DEMO_NIGHT = ["--events-per-subrun", "400", "--interleaved-fraction", "0.25", "--data-nsb-pe", "0.3", "2.5",
+              "--data-gain-drift", "0", "0.1"]
 
 
 @dataclass
@@ -130,7 +133,8 @@ def run_pool(jobs: list[Job], cores: int, bare: bool, scratch: Path) -> None:
             ready = sorted(i for i in todo if jobs[i].deps <= done)
             for i in ready[: cores - len(running)]:
                 j = jobs[i]
-                fn = (bare_command(j.cmd, scratch) if bare and RUNNER_MARK in j.cmd
+                # the DL1b steps (lstosa_snake.dl1b) decide around their tool: always as the workflow runs them
+                fn = (bare_command(j.cmd, scratch) if bare and RUNNER_MARK in j.cmd and "lstosa_snake.dl1b" not in j.cmd
                       else shell_command(j.cmd, j.outputs, j.log))
                 running[pool.submit(fn)] = i
                 todo.discard(i)
@@ -190,8 +194,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     data, models = work / "data", ROOT / ".cache" / "models"
     if not (data / "R0").is_dir():
-        subprocess.run([LST_BIN / "lstosa-make-night", "--date", DATE, "--output", data, "--no-progress"], check=True,
-                       capture_output=True)
+        subprocess.run([LST_BIN / "lstosa-make-night", "--date", DATE, "--output", data, "--no-progress", *DEMO_NIGHT],
+                       check=True, capture_output=True)
     subprocess.run([LST_BIN / "lstosa-make-models", "--output-dir", models, "--config",
                     ROOT / "config" / "lstchain" / "lstchain_config.json"], check=True, capture_output=True)
     results: dict[str, list[tuple[float, float]]] = {}

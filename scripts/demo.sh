@@ -13,7 +13,11 @@ bash scripts/setup.sh
 
 if [ ! -f "$data/monitoring/NightSummary/NightSummary_${date//-/}.txt" ]; then
     echo "[demo] generating the synthetic night $date into $data"
-    .venv-lst/bin/lstosa-make-night --date "$date" --output "$data" --no-progress
+    # 400 events per DATA sub-run, a quarter interleaved pedestals and as many flat-field events (the
+    # tail-cut finder and Cat-B need them), the second run brighter and with a gain drift: docs/dl1b.md
+    # (benchmarks/demo_bench.py DEMO_NIGHT: keep equal)
+    .venv-lst/bin/lstosa-make-night --date "$date" --output "$data" --no-progress --events-per-subrun 400 \
+        --interleaved-fraction 0.25 --data-nsb-pe 0.3 2.5 --data-gain-drift 0 0.1
 fi
 echo "[demo] training (or reusing) the tiny random-forest models in $models"
 .venv-lst/bin/lstosa-make-models --output-dir "$models" --config config/lstchain/lstchain_config.json

@@ -50,7 +50,8 @@ def check_static_inputs(config: dict, base: Path) -> None:
     models = path("models_dir")
     if not models.is_dir():
         raise ConfigError(f"models_dir: {models} is not a directory (the trained random-forest models)")
-    for key in ("lstchain_config", "calibration_config", "time_calibration_config"):
+    dl1b_keys = tuple(k for k in ("dl1b_config", "catB_config") if config.get(k))  # DL1b (docs/dl1b.md)
+    for key in ("lstchain_config", "calibration_config", "time_calibration_config", *dl1b_keys):
         p = path(key)
         try:
             text = p.read_text()

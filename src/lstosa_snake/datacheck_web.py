@@ -91,6 +91,7 @@ def build_night_dir(config: dict, base: Path, web_root: Path, plot_manifests: li
     Returns the night page's path.
     """
     night = night_status(config, Path(base))
+    _add_dl1b(night, config, Path(base))
     night_dir = Path(web_root) / night_dirname(night["date"])
     keep: set[str] = {"index.html", NIGHT_JSON}
     plots = []
@@ -147,6 +148,21 @@ def build_night_dir(config: dict, base: Path, web_root: Path, plot_manifests: li
     page = render_night_page(night, night_dir)
     render_all_nights(Path(web_root))
     return page
+
+
+def _add_dl1b(night: dict, config: dict, base: Path) -> None:
+    """The DL1b table (lstosa_snake.dl1b.night_rows) and LSTOSA's DL1AB% column, when the night has
+    DL1b products (docs/dl1b.md)."""
+    from .dl1b import night_rows
+    from .night import night_paths
+
+    data = [s for s in night["sequences"] if s.get("type") == "DATA" and s.get("planned_subruns")]
+    rows = night_rows(night_paths(config, base), data)
+    if not any(r["dl1_prod_id"] for r in rows):
+        return
+    night["dl1b"] = rows
+    for seq, row in zip(data, rows):
+        seq["stages"]["dl1ab"] = row["dl1ab"]
 
 
 def render_all_nights(web_root: Path) -> Path:

@@ -14,6 +14,9 @@ never written; products go below ``output_root`` (by default the same tree)::
     DL1/<date>/<prod_id>/datacheck/datacheck_dl1_LST-1.Run01874[.0001].h5 (+ .pdf per run)
     DL1/datacheck_files/night_wise/<prod_id>/<date>/DL1_datacheck_<date>.h5
     DL2/<date>/<prod_id>/dl2_LST-1.Run01874[.0001].h5
+    DL1/<date>/<prod_id>/tailcut84/dl1_LST-1.Run01874.0001.h5       (DL1b, docs/dl1b.md; dl1b/ links to it)
+    DL1/<date>/<prod_id>/tailcuts/{dl1ab,tailcuts}_Run01874.json, log_find_tailcuts_Run01874.log
+    monitoring/PixelCalibration/Cat-B/calibration/<date>/<version>/cat_B_calibration_filters_52.Run01874.h5
     running_analysis/<date>/<prod_id>/{log,benchmarks,staging}/       (work area)
 
 Methods return concrete paths; ``*_pattern`` attributes keep ``{run}``/``{subrun}`` as Snakemake
@@ -143,6 +146,34 @@ class NightPaths:
 
     def datacheck_subrun(self, run, subrun) -> Path:
         return self.dl1_dir / "datacheck" / f"datacheck_dl1_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    # ------------------------------------------------------ DL1b (docs/dl1b.md)
+    def dl1b_subrun(self, run, subrun) -> Path:
+        """The workflow's handle on a sub-run's DL1b file: a link into its cleaning directory
+        (``tailcut84/`` ...), which is only known once the run's tail cuts are."""
+        return self.dl1_dir / "dl1b" / f"dl1_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    def dl1b_in(self, dl1_prod_id: str, run, subrun) -> Path:
+        """Where a sub-run's DL1b file is: LSTOSA's DL1/<date>/<prod_id>/<dl1_prod_id>/."""
+        return self.dl1_dir / check_id(dl1_prod_id, "dl1_prod_id") / f"dl1_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    def dl1ab_config(self, run) -> Path:
+        """The run's dl1ab configuration (lstchain_find_tailcuts' dl1ab_RunNNNNN.json, or standard)."""
+        return self.dl1_dir / "tailcuts" / f"dl1ab_Run{int(run):05d}.json"
+
+    def tailcuts_summary(self, run) -> Path:
+        """Our summary of the run's cleaning: thresholds, NSB, dl1_prod_id (lstosa_snake.dl1b)."""
+        return self.dl1_dir / "tailcuts" / f"tailcuts_Run{int(run):05d}.json"
+
+    def catB_calibration(self, run) -> Path:
+        return (
+            self.output_root / "monitoring" / "PixelCalibration" / "Cat-B" / "calibration" / self.date
+            / self.calib_version / f"cat_B_calibration_filters_52.Run{int(run):05d}.h5"
+        )
+
+    def catB_status(self, run) -> Path:
+        """Whether the run has a Cat-B calibration, and why not (LSTOSA's catB_RUN.closed flag)."""
+        return self.running_dir / "catB" / f"catB_Run{int(run):05d}.json"
 
     def dl2_subrun(self, run, subrun) -> Path:
         return self.dl2_dir / f"dl2_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"

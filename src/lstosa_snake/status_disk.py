@@ -16,10 +16,12 @@ POLICY_FILE = "failure_policy.json"
 
 SUBRUN_STAGES = ("r0_to_dl1", "datacheck", "dl1_to_dl2")
 #: runner labels of the per-sub-run rules -> status stage
-_SUBRUN_RULES = {"r0_to_dl1": "r0_to_dl1", "dl1_datacheck": "datacheck", "dl1_to_dl2": "dl1_to_dl2"}
+_SUBRUN_RULES = {"r0_to_dl1": "r0_to_dl1", "dl1_datacheck": "datacheck", "dl1_to_dl2": "dl1_to_dl2",
+                 "dl1ab": "dl1ab"}  # dl1ab: docs/dl1b.md
 _MARKER = re.compile(r"^(?P<rule>[A-Za-z0-9]+(?:_[a-z0-9]+)*?)_run_(?P<run>\d{5})(?:_sub-run_(?P<subrun>\d{4}))?\.txt$")
 _BENCH_RUN = re.compile(r"\.Run(\d{5})[.]")
-_BENCH_DIRS = ("", "r0_to_dl1", "dl1_datacheck", "dl1_to_dl2", "merge", "datacheck")
+_BENCH_DIRS = ("", "r0_to_dl1", "dl1_datacheck", "dl1_to_dl2", "merge", "datacheck",
+               "find_tailcuts", "catB_calibration", "dl1ab")  # the DL1b stages: docs/dl1b.md
 
 
 def list_names(directory: Path) -> set[str]:

@@ -16,7 +16,8 @@ if workflow.is_main_process and PLAN is not None and MODELS_BY_DECLINATION:
 
 rule dl1_to_dl2:
     input:
-        dl1=PATHS.pattern("dl1_subrun"),
+        dl1=DL1_FOR_DL2,  # the DL1b file (dl1ab.smk)
+        tailcuts=PATHS.pattern("tailcuts_summary") if NSB_MODELS else [],  # its NSB picks the models
         models=(lambda wc: str(plan().models_dir(wc.run))) if MODELS_BY_DECLINATION else MODELS_DIR,
         config=LSTCHAIN_CONFIG,
     output:
@@ -28,6 +29,8 @@ rule dl1_to_dl2:
     params:
         runner=RUNNER,
         tools=LST,
+        pick=nsb_models_pick if NSB_MODELS else "",  # sets $models (dl1ab.smk)
+        models='"$models"' if NSB_MODELS else (lambda wc, input: shlex_quote(input.models)),
     resources:
         mem_mb=mem_mb("dl1_to_dl2"),
         runtime=lambda wc, attempt: 20 * attempt,
@@ -35,7 +38,7 @@ rule dl1_to_dl2:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "{params.runner} --label 'dl1_to_dl2 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
+        "{params.pick}{params.runner} --label 'dl1_to_dl2 run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
         " --out dl2_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output:q} --"
-        " {params.tools}/lstchain_dl1_to_dl2 --input-file {input.dl1:q} --path-models {input.models:q}"
+        " {params.tools}/lstchain_dl1_to_dl2 --input-file {input.dl1:q} --path-models {params.models}"
         " --output-dir {{staging}} --config {input.config:q}"

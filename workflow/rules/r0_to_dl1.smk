@@ -44,7 +44,7 @@ rule r0_to_dl1:
 
 rule dl1_datacheck:
     input:
-        PATHS.pattern("dl1_subrun"),
+        DL1_FOR_DATACHECK,  # the DL1b file (dl1ab.smk)
     output:
         PATHS.pattern("datacheck_subrun"),
     log:
