@@ -87,6 +87,23 @@ def test_paths_of_the_dl1b_products(tmp_path):
     assert p.pattern("dl1b_subrun").endswith("v0.1/dl1b/dl1_LST-1.Run{run}.{subrun}.h5")
 
 
+def test_synthetic_plan_has_what_dl1b_needs():
+    import datetime as dt
+
+    from lstosa_snake.synthetic.plan import make_plan
+
+    plan = make_plan(dt.date(2020, 1, 27), events_per_subrun=400, interleaved_fraction=0.25,
+                     data_nsb_pe=[0.3, 2.5], data_gain_drift=[0, 0.1], data_runs=3)
+    data = [r for r in plan.runs if r.run_type == "DATA"]
+    assert [(r.nsb_pe, r.gain_drift) for r in data] == [(0.3, 0.0), (2.5, 0.1), (2.5, 0.1)]  # last repeats
+    for r in data:
+        for sub in range(r.n_subruns):
+            assert r.count_types(sub) == {"SKY_PEDESTAL": 100, "FLATFIELD": 100, "SUBARRAY": 200}
+    default = make_plan(dt.date(2020, 1, 27))  # unchanged without the options
+    assert all(r.nsb_pe is None and r.gain_drift == 0 and r.pedestal_fraction == 0.04
+               for r in default.runs if r.run_type == "DATA")
+
+
 # ----------------------------------------------------------------------------- real tools
 def _py(code: str) -> str:
     """Run CODE in the tools' environment (numpy, tables), return its stdout."""

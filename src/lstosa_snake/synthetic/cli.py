@@ -34,6 +34,14 @@ def parse_args(argv=None):
     p.add_argument("--data-format", choices=("CTAR1", "LSTCAM"), default="CTAR1",
                    help="R0 format: CTA R1v1 (EVBv6, LST data since Dec 2023) or LSTCAM (EVBv5, before);"
                         " only EVBv5 event times come from the Dragon counters and the run summary's reference")
+    p.add_argument("--interleaved-fraction", type=float, default=0.04,
+                   help="share of interleaved pedestal events, and as much flat-field, in DATA runs"
+                        " (the tail-cut finder needs >= 100 pedestals per sub-run)")
+    p.add_argument("--data-nsb-pe", type=float, nargs="+", metavar="PE",
+                   help="NSB p.e. per pixel and event of each DATA run (last value repeats; default: 0.3)")
+    p.add_argument("--data-gain-drift", type=float, nargs="+", metavar="X",
+                   help="gain change of each DATA run since the calibration run, in every other module"
+                        " (last value repeats; truth in synthetic_truth/<date>/night.json)")
     p.add_argument("--no-night-summary", action="store_true", help="do not write monitoring/NightSummary")
     p.add_argument("--overwrite", action="store_true", help="replace R0 files of this date if present")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -63,7 +71,8 @@ def main(argv=None):
             date, seed=args.seed, first_run=args.first_run, data_runs=args.data_runs,
             subruns=args.subruns, events_per_subrun=args.events_per_subrun,
             drs4_events=args.drs4_events, cali_events=args.cali_events, flatfield_pe=args.flatfield_pe,
-            data_format=args.data_format,
+            data_format=args.data_format, interleaved_fraction=args.interleaved_fraction,
+            data_nsb_pe=args.data_nsb_pe, data_gain_drift=args.data_gain_drift,
         )
     except ValueError as e:
         print(f"lstosa-make-night: {e}", file=sys.stderr)

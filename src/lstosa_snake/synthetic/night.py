@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import math
 from pathlib import Path
@@ -52,7 +53,18 @@ def write_truth(path: Path, rows):
             w.writerow(out)
 
 
+def gain_drift_factors(drift: float) -> np.ndarray:
+    """Per pixel (by id) gain factor of a run with ``gain_drift``: 1 + drift in odd-numbered
+    modules, 1 elsewhere (a pattern, so that a camera-wide rescaling cannot fake its recovery)."""
+    module = np.arange(cam.N_PIXELS) // cam.N_PIXELS_MODULE
+    return np.where(module % 2 == 1, 1.0 + drift, 1.0)
+
+
 def generate_run(root: Path, plan: NightPlan, run: RunPlan, elec, progress=None):
+    if run.gain_drift:
+        f = gain_drift_factors(run.gain_drift)
+        elec = dataclasses.replace(elec, gain_hg=elec.gain_hg * f, gain_lg=elec.gain_lg * f)
+    nsb_pe = plan.nsb_pe if run.nsb_pe is None else run.nsb_pe
     rng_clock = _rng(plan.seed, run.run, 99999)
     clock = RunClock(run, rng_clock)
     types: dict[str, int] = {}
@@ -60,7 +72,7 @@ def generate_run(root: Path, plan: NightPlan, run: RunPlan, elec, progress=None)
         rng = _rng(plan.seed, run.run, subrun)
         rows, first = write_subrun(
             r0_dir(root, plan), run, subrun, rng, clock, elec,
-            plan.flatfield_pe, plan.nsb_pe, progress=progress, data_format=plan.data_format,
+            plan.flatfield_pe, nsb_pe, progress=progress, data_format=plan.data_format,
         )
         if subrun == 0:
             run.first_event = first

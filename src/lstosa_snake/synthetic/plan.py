@@ -26,6 +26,11 @@ class RunPlan:
     flatfield_fraction: float = 0.0
     pedestal_fraction: float = 0.0
     gain_selection: bool = False  # event builder gain selection of physics events
+    #: NSB p.e. per pixel and event of this run (None: the night's nsb_pe); the tail-cut finder reads it
+    nsb_pe: float | None = None
+    #: relative gain change since the calibration run, in every other module (gain_drift_factors):
+    #: Cat-A calibration does not see it, the Cat-B calibration from interleaved events must
+    gain_drift: float = 0.0
     # filled by the generator
     first_event: dict | None = None  # tai_ns, event_id, dragon_ns (+ module index/id), tib_ns of the first event
     last_event_unix: float | None = None
@@ -109,10 +114,17 @@ def make_plan(
     cali_events: int = 1000,
     flatfield_pe: float = 80.0,
     data_format: str = "CTAR1",
+    interleaved_fraction: float = 0.04,
+    data_nsb_pe: list[float] | None = None,
+    data_gain_drift: list[float] | None = None,
 ) -> NightPlan:
     """Runs through the evening of ``date`` (UTC): DRS4 at ~20:05, calibration run
     ~5 min later, DATA runs from ~20:20 every 20 min (LST runs last ~20 min; ours hold
-    only a few seconds of events each, so there are gaps between runs)."""
+    only a few seconds of events each, so there are gaps between runs).
+
+    ``interleaved_fraction``: share of interleaved pedestal and, as much, flat-field events in DATA
+    runs (real runs: 100 Hz each; lstchain_find_tailcuts needs >= 100 pedestals per sub-run).
+    ``data_nsb_pe`` / ``data_gain_drift``: per DATA run (the last value repeats), see RunPlan."""
     if drs4_events < 500:
         raise ValueError("a DRS4 run needs >= 500 events (lstchain's run-type guess reads 500)")
     evening = dt.datetime.combine(date, dt.time(20, 0), tzinfo=dt.timezone.utc).timestamp()
@@ -132,9 +144,15 @@ def make_plan(
                 evening + 20 * 60 + 13 + jitter + i * 20 * 60,
                 # a sub-run holds ~10 s of data
                 rate_hz=events_per_subrun / 10.0,
-                flatfield_fraction=0.04, pedestal_fraction=0.04, gain_selection=True,
+                flatfield_fraction=interleaved_fraction, pedestal_fraction=interleaved_fraction,
+                gain_selection=True, nsb_pe=_nth(data_nsb_pe, i), gain_drift=_nth(data_gain_drift, i) or 0.0,
             )
         )
     if data_format not in ("CTAR1", "LSTCAM"):
         raise ValueError(f"unknown data format {data_format!r} (CTAR1 or LSTCAM)")
     return NightPlan(date=date, seed=seed, runs=runs, flatfield_pe=flatfield_pe, data_format=data_format)
+
+
+def _nth(values, i):
+    """values[i], the last value for later runs, None without values."""
+    return values[min(i, len(values) - 1)] if values else None
