@@ -125,6 +125,7 @@ def test_run_document_chains_back_to_raw_files(chain_tree, tmp_path):
     for s in (1, 2, 3, 4):
         raw = files[str(chain_tree["r0"] / f"LST-1.{s}.Run01874.0000.fits.fz")]
         assert (str(r0.identifier), str(raw.identifier), "input") in rel
+        assert str(attr(raw, "prov:type")) == "lstosa:RawData"
     assert (str(r0.identifier), str(cfg.identifier), "config") in rel
     assert (str(merge.identifier), str(files[str(chain_tree["sub"])].identifier), "input") in rel
     gen = generated(doc)
@@ -144,7 +145,7 @@ def test_explain_prints_the_chain_to_the_raw_files(chain_tree):
     text = out.getvalue()
     assert text.index("made by merge_dl1 run 01874") < text.index("made by r0_to_dl1 run 01874 sub-run 0000")
     for s in (1, 2, 3, 4):
-        assert f"LST-1.{s}.Run01874.0000.fits.fz  [input" in text
+        assert f"LST-1.{s}.Run01874.0000.fits.fz  [raw" in text
     assert f"{chain_tree['config']}  [config" in text and sha(chain_tree["config"])[:16] in text
     assert provenance.explain(chain_tree["r0"] / "LST-1.1.Run01874.0000.fits.fz", out=io.StringIO()) == 1
 
@@ -235,7 +236,7 @@ def test_status_explains_a_dl2_file_back_to_the_raw_files(local_night):
              text.index(f"made by r0_to_dl1 run {run:05d}"), text.index("made by charge_calibration run"),
              text.index("made by drs4_pedestal run")]
     assert order[:3] == sorted(order[:3])
-    assert f"LST-1.1.Run{run:05d}.0000.fits.fz  [input" in text
+    assert f"LST-1.1.Run{run:05d}.0000.fits.fz  [raw" in text
     assert "lstchain_data_r0_to_dl1 lstchain " in text
 
 

@@ -244,9 +244,11 @@ class RecordIndex:
             if rec.get("schema") != RECORD_SCHEMA:
                 continue
             for out in rec.get("outputs", []):
-                old = self.by_output.get(out["path"])
-                if old is None or old.get("end", "") <= rec.get("end", ""):  # the latest job made it
-                    self.by_output[out["path"]] = rec
+                # also by the real path: a consumer may name the file through a link (DL1/.../dl1b/)
+                for key in {out["path"], os.path.realpath(out["path"])}:
+                    old = self.by_output.get(key)
+                    if old is None or old.get("end", "") <= rec.get("end", ""):  # the latest job made it
+                        self.by_output[key] = rec
 
     def add_night_of(self, path: Path) -> None:
         root = output_root_of(path)
@@ -263,7 +265,7 @@ class RecordIndex:
         key = str(Path(path).absolute())
         if key not in self.by_output:
             self.add_night_of(Path(key))
-        return self.by_output.get(key)
+        return self.by_output.get(key) or self.by_output.get(os.path.realpath(key))
 
 
 def chain(products, index: RecordIndex) -> tuple[list[dict], dict[str, dict]]:
@@ -277,13 +279,22 @@ def chain(products, index: RecordIndex) -> tuple[list[dict], dict[str, dict]]:
             continue
         rec = index.producer(Path(path))
         if rec is not None:
-            info = next((o for o in rec["outputs"] if o["path"] == path), info)
+            info = next((o for o in rec["outputs"] if _same_file(o["path"], path)), info)
         files[path] = info or _current_info(path)
         if rec is None or rec["job"] in records:
             continue
         records[rec["job"]] = rec
         todo += [(i["path"], i) for i in rec.get("inputs", [])]
     return list(records.values()), files
+
+
+def _is_raw(path: str) -> bool:
+    """A raw data file: below the LST tree's R0 level."""
+    return "R0" in Path(path).parts[:-1]
+
+
+def _same_file(a: str, b: str) -> bool:
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
 
 
 def _current_info(path: str) -> dict:
@@ -331,6 +342,8 @@ def prov_document(records: list[dict], files: dict[str, dict], products=()):
                 attrs[f"{ns}:sha256"] = info["sha256"]
             if info.get("role") == "config":
                 attrs["prov:type"] = f"{ns}:ConfigurationFile"
+            elif _is_raw(path):
+                attrs["prov:type"] = f"{ns}:RawData"
             elif path in product_set:
                 attrs["prov:type"] = f"{ns}:FinalProduct"
         entities[path] = doc.entity(f"{ns}:{_ident('file_', path)}", attrs)
@@ -470,11 +483,14 @@ def explain(path: Path, index: RecordIndex | None = None, out=None) -> int:
     def describe(p: str, info: dict | None, depth: int):
         pad = "  " * depth
         rec = index.producer(Path(p))
+        if rec is not None and info is None:
+            info = next((o for o in rec["outputs"] if _same_file(o["path"], p)), None)
         size = f", {info['size']} bytes" if info and "size" in info else ""
         sha = f", sha256 {info['sha256'][:16]}…" if info and info.get("sha256") else ""
         if rec is None:
             kind = (info or {}).get("role", "input")
             kind = "directory" if (info or {}).get("kind") == "directory" else kind
+            kind = "raw" if kind == "input" and _is_raw(p) else kind
             print(f"{pad}{p}  [{kind}{size}{sha}]", file=out)
             return
         print(f"{pad}{p}  [{size.lstrip(', ') or 'product'}{sha}]", file=out)
