@@ -362,9 +362,9 @@ class Night(SnakemakeRuns):
         if rc != 0 and not read_failures(self.rdir) and "Building DAG of jobs" not in self.last_output:
             # Snakemake stopped while reading the workflow, before any job: the one line, not "see the log".
             # The workflow's own refusals are about the night's data (drive log, calibration): an error to
-            # notify; anything else (Snakemake options, profile) is a configuration error.
+            # notify; anything else (Snakemake options, profile, the configuration) is a configuration error.
             reason = error_line(self.last_output)
-            if "lstosa-snake: ERROR:" not in self.last_output:
+            if "lstosa-snake: ERROR:" not in self.last_output or reason.startswith("invalid configuration"):
                 raise ConfigError(f"night {self.paths.night} prod {self.paths.prod_id}: Snakemake refused to start: "
                                   f"{reason} (log: {self.log_path})")
             self.say(f"the workflow refused the night: {reason}")

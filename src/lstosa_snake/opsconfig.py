@@ -28,9 +28,10 @@ def project_dir() -> Path:
 
 
 def _bool(value: str):
-    if value.lower() in ("true", "yes"):
+    """Snakemake takes exactly True and False as booleans (any other spelling stays a string)."""
+    if value == "True":
         return True
-    if value.lower() in ("false", "no"):
+    if value == "False":
         return False
     raise ValueError(value)
 
@@ -48,13 +49,17 @@ def parse_value(text: str):
 
 
 def parse_overrides(items) -> dict[str, str]:
-    """``["prod_id=v0.2", ...]`` -> {"prod_id": "v0.2"} (values kept as text for Snakemake)."""
+    """``["prod_id=v0.2", ...]`` -> {"prod_id": "v0.2"} (values kept as text for Snakemake).
+
+    ``true``/``false`` in any case become ``True``/``False``, the only spellings Snakemake reads
+    as booleans: an operator writing YAML's ``dl1ab=false`` means the boolean.
+    """
     out: dict[str, str] = {}
     for item in items or []:
         key, sep, value = str(item).partition("=")
         if not sep or not _KEY.match(key):
             raise ConfigError(f"--config takes KEY=VALUE, got {item!r}")
-        out[key] = value
+        out[key] = value.capitalize() if value.lower() in ("true", "false") else value
     return out
 
 
