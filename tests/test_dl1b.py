@@ -23,8 +23,9 @@ from lstosa_snake.paths import NightPaths
 
 DATE = "2020-01-27"
 #: per DATA run: NSB p.e. per pixel and event, gain drift in odd modules
-NIGHT_ARGS = ["--data-runs", "2", "--subruns", "1", "--events-per-subrun", "400", "--drs4-events", "500",
-              "--cali-events", "600", "--interleaved-fraction", "0.25", "--data-nsb-pe", "0.3", "2.5",
+#: (the finder needs >= 100 interleaved pedestals in each of >= 2 sub-runs: a third of 300 events)
+NIGHT_ARGS = ["--data-runs", "2", "--subruns", "2", "--events-per-subrun", "300", "--drs4-events", "500",
+              "--cali-events", "600", "--interleaved-fraction", "0.3333", "--data-nsb-pe", "0.3", "3.0",
               "--data-gain-drift", "0", "0.1"]
 DRIFT = {1874: 0.0, 1875: 0.1}
 #: what the finder finds on this night (measured; the levels are lstchain's table)
@@ -104,6 +105,35 @@ def test_synthetic_plan_has_what_dl1b_needs():
                for r in default.runs if r.run_type == "DATA")
 
 
+def test_night_page_table_and_dl1ab_column(tmp_path):
+    from lstosa_snake.datacheck_web import _add_dl1b
+    from lstosa_snake.webpage import render_night_html
+
+    config = {"date": DATE, "data_root": str(tmp_path), "prod_id": "v0.1", "calibration_version": "v0.12.3"}
+    p = NightPaths(tmp_path, tmp_path, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
+    p.tailcuts_summary(1874).parent.mkdir(parents=True)
+    p.tailcuts_summary(1874).write_text(json.dumps({"run": 1874, "dl1_prod_id": "tailcut1005", "finder": True,
+                                                    "nsb_pe_per_ns": 0.4123, "nsb_level": 0.38}))
+    p.tailcuts_summary(1875).write_text(json.dumps({"run": 1875, "dl1_prod_id": "tailcut84", "finder": False,
+                                                    "reason": "too few interleaved pedestals", "nsb_level": None}))
+    p.catB_status(1875).parent.mkdir(parents=True)
+    p.catB_status(1875).write_text(json.dumps({"run": 1875, "file": None, "reason": "too few interleaved events"}))
+    p.dl1b_subrun(1874, 0).parent.mkdir(parents=True)
+    p.dl1b_subrun(1874, 0).symlink_to("../tailcut1005/dl1_LST-1.Run01874.0000.h5")  # dangling: the name counts
+    night = {"date": DATE, "sequences": [
+        {"seq": 1, "type": "DATA", "run": 1874, "planned_subruns": 2, "stages": {"r0_to_dl1": 1.0}},
+        {"seq": 2, "type": "DATA", "run": 1875, "planned_subruns": 1, "stages": {"r0_to_dl1": 1.0}}]}
+    _add_dl1b(night, config, tmp_path)
+    assert [s["stages"]["dl1ab"] for s in night["sequences"]] == [0.5, 0.0]  # LSTOSA's DL1AB% column
+    assert night["dl1b"][0]["source"] == "tail-cut finder" and night["dl1b"][1]["catB"].startswith("none: too few")
+    html = render_night_html(night)
+    assert "tailcut1005" in html and "0.412" in html and "standard (too few interleaved pedestals)" in html
+    assert ">dl1ab<" in html  # the sequences table's extra column and the DL1b table's
+    bare = {"date": DATE, "sequences": [{"seq": 1, "type": "DATA", "run": 1876, "planned_subruns": 1, "stages": {}}]}
+    _add_dl1b(bare, config, tmp_path)
+    assert "dl1b" not in bare and bare["sequences"][0]["stages"] == {}  # no DL1b products: no table
+
+
 # ----------------------------------------------------------------------------- real tools
 def _py(code: str) -> str:
     """Run CODE in the tools' environment (numpy, tables), return its stdout."""
@@ -131,7 +161,7 @@ def dl1b_night(models_dir, tmp_path_factory):
                     d.mkdir(parents=True)
             work.mkdir(parents=True, exist_ok=True)
             targets = [str(NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
-                           .dl2_subrun(run, 0)) for run in DRIFT]
+                           .dl2_subrun(run, sub)) for run in DRIFT for sub in (0, 1)]
             res = run_snakemake(["--snakefile", REPO / "Snakefile", "--directory", work, "--cores", "2",
                                  "--config", f"date={DATE}", f"data_root={data}", f"models_dir={models}",
                                  "apply_catB_calibration=true", "catB_min_events=50", "--", *targets],
@@ -184,7 +214,7 @@ def test_catB_recovers_the_planted_gain_drift(dl1b_night):
     assert planted == DRIFT
     for run, drift in DRIFT.items():
         status = json.loads(p.catB_status(run).read_text())
-        assert status["file"] == str(p.catB_calibration(run)) and status["statistics"] == 100, status
+        assert status["file"] == str(p.catB_calibration(run)) and status["statistics"] == 200, status  # all
         # dc_to_pe of the high gain: Cat-B's correction of the Cat-A calibrated charge, per pixel
         ratio = float(_py(
             "import numpy as np\n"
@@ -219,7 +249,7 @@ def test_night_page_rows(dl1b_night):
     from lstosa_snake.dl1b import night_rows
     from lstosa_snake.webpage import render_night_html
 
-    rows = night_rows(dl1b_night, [{"run": run, "planned_subruns": 1} for run in DRIFT])
+    rows = night_rows(dl1b_night, [{"run": run, "planned_subruns": 2} for run in DRIFT])
     assert [(r["run"], r["dl1_prod_id"], r["nsb_level"], r["dl1ab"]) for r in rows] == [
         (run, prod, level, 1.0) for run, (prod, level) in EXPECTED.items()]
     assert all(r["catB"].startswith("cat_B_calibration_filters_52.Run0187") for r in rows)
