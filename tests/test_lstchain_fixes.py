@@ -1,12 +1,15 @@
-"""The two lstchain 0.12.3 work-arounds of ``lstosa_snake.lstchain_fixes``.
+"""The three lstchain 0.12.3 work-arounds of ``lstosa_snake.lstchain_fixes``.
 
 Each bug has a test that the *original* still misbehaves: when one of the
-``test_*_bug_still_present`` tests fails, upstream has fixed the bug -- delete the
-work-around (and its entry point) and call the lstchain command directly.
+``test_*_bug_still_present`` or ``test_*_original_fails_fixed_works`` tests fails on the
+original, upstream has fixed the bug -- delete the work-around (and its entry point) and
+call the lstchain command directly.
 """
 from __future__ import annotations
 
+import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +110,52 @@ def test_time_calibration_original_fails_fixed_works(calibrated_night, tmp_path)
             print(fan.shape[0], int(np.isfinite(fan).all()))
     """)
     assert summary == "2 1"
+
+
+# --- 3. lstchain_merge_hdf5_files on DL2 files ------------------------------------------------
+
+H5_PROBE = Path(__file__).with_name("h5_probe.py")
+
+
+def dl2_subruns(night) -> list[Path]:
+    """The DL2 files of the real-tools night's first DATA run (two sub-runs), made by lstchain_dl1_to_dl2."""
+    files = sorted(night.product("DL2", "20200127", "v0.1").glob("dl2_LST-1.Run02003.000?.h5"))
+    assert [f.name for f in files] == ["dl2_LST-1.Run02003.0000.h5", "dl2_LST-1.Run02003.0001.h5"]
+    return files
+
+
+def test_merge_bug_still_present(local_night):
+    # lstchain_dl1_to_dl2 writes its provenance as a variable-length string dataset PyTables cannot read
+    path = dl2_subruns(local_night)[0]
+    assert lst_python(f"""
+        from lstosa_snake.lstchain_fixes import unreadable_nodes
+        print(unreadable_nodes({str(path)!r}))
+    """) == "['/provenance/dl1_to_dl2']"
+
+
+def test_merge_original_fails_fixed_works(local_night, tmp_path):
+    inputs = tmp_path / "inputs"  # as the workflow does: the run's sub-run files alone in a directory
+    inputs.mkdir()
+    files = dl2_subruns(local_night)
+    for f in files:
+        (inputs / f.name).symlink_to(f)
+    args = ["--input-dir", inputs, "--run-number", "2003", "--no-progress"]
+    original = run_tool([lst_tool("lstchain_merge_hdf5_files"), *args, "--output-file", tmp_path / "orig.h5"],
+                        check=False)
+    assert original.returncode != 0, original.stdout[-3000:]
+    assert "IndexError: /provenance" in original.stdout, original.stdout[-3000:]
+
+    fixed = run_tool([lst_tool("lstosa-merge-hdf5-files"), *args, "--output-file", tmp_path / "fixed.h5"])
+    assert ("lstosa-snake work-around: lstchain_merge_hdf5_files IndexError on PyTables-unreadable nodes"
+            in fixed.stdout and "leaving out ['/provenance/dl1_to_dl2']" in fixed.stdout), fixed.stdout[-3000:]
+    probe = run_tool([LST_PYTHON, H5_PROBE, *files, tmp_path / "fixed.h5"]).stdout.strip().splitlines()[-1]
+    *parts, merged = json.loads(probe)
+    assert merged["kind"] == "dl2" and merged["rows"] == sum(p["rows"] for p in parts) > 0, probe
+    assert merged["event_ids"] == [i for p in parts for i in p["event_ids"]]
+    assert merged["columns"] == parts[0]["columns"]
+    # every node of the inputs is in the merge but the unreadable provenance and what lstchain itself
+    # leaves out of a run (the sub-runs' monitoring tables); lstchain adds the list of merged files
+    monitoring = {n for n in parts[0]["nodes"] if n.startswith("/dl1/event/telescope/monitoring/")}
+    assert monitoring and "/provenance/dl1_to_dl2" in parts[0]["nodes"], probe
+    assert set(merged["nodes"]) == (set(parts[0]["nodes"]) - {"/provenance/dl1_to_dl2"} - monitoring
+                                    | {"/source_filenames/filenames"}), probe
