@@ -88,6 +88,26 @@ def test_paths_of_the_dl1b_products(tmp_path):
     assert p.pattern("dl1b_subrun").endswith("v0.1/dl1b/dl1_LST-1.Run{run}.{subrun}.h5")
 
 
+def test_standard_cleaning_without_the_finder(tmp_path):
+    """apply_standard_dl1b_config: the lstchain configuration's cleaning, no tool runs."""
+    from lstosa_snake.dl1b import main
+
+    out = tmp_path / "tailcuts"
+    rc = main(["tailcuts", "--runner", "false", "--tools", "/nonexistent", "--log", str(tmp_path / "log"),
+               "--run", "1874", "--dl1", str(tmp_path / "dl1_LST-1.Run01874.0000.h5"), "--standard",
+               "--standard-config", str(REPO / "config" / "lstchain" / "lstchain_config.json"),
+               "--config-out", str(out / "dl1ab_Run01874.json"), "--summary-out", str(out / "tailcuts_Run01874.json")])
+    assert rc == 0
+    summary = json.loads((out / "tailcuts_Run01874.json").read_text())
+    assert (summary["dl1_prod_id"], summary["finder"], summary["reason"]) == ("tailcut84", False,
+                                                                              "apply_standard_dl1b_config")
+    assert summary["nsb_level"] is None
+    config = json.loads((out / "dl1ab_Run01874.json").read_text())
+    assert config["tailcuts_clean_with_pedestal_threshold"]["picture_thresh"] == 8
+    assert "random_forest_energy_regressor_args" not in config  # only the cleaning sections
+    assert "standard cleaning: apply_standard_dl1b_config" in (tmp_path / "log").read_text()
+
+
 def test_synthetic_plan_has_what_dl1b_needs():
     import datetime as dt
 

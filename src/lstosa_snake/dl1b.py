@@ -152,18 +152,21 @@ def standard_config(config_file: Path) -> dict:
 def cmd_tailcuts(args) -> int:
     run = int(args.run)
     summary = {"run": run, "finder": False, "reason": "", "qped_pe": None, "nsb_pe_per_ns": None}
-    if args.standard:
-        summary["reason"] = "apply_standard_dl1b_config"
-    else:
+    # with the standard cleaning the finder runs only for the NSB level of the models (models by NSB)
+    run_finder = not args.standard or args.nsb_needed
+    if run_finder:
         peds = [count_types(f, DL1_PARAMS).get(SKY_PEDESTAL, 0) for f in args.dl1]
         usable = sum(n >= FINDER_MIN_PEDESTALS for n in peds)
         # lstchain_find_tailcuts needs half of its sub-runs with >= 100 pedestals, and two of them (it
         # rejects sub-runs by their deviation from the median: with one, 0/0), else it fails; a run
         # that cannot have them (a short run) is cleaned with the standard levels instead
         if usable < 2 or 2 * usable < len(peds):
+            run_finder = False
             summary["reason"] = (f"too few interleaved pedestals for the finder: {usable} of {len(peds)} sub-runs"
                                  f" with >= {FINDER_MIN_PEDESTALS} (it needs 2 and half of them)")
-    if summary["reason"] == "" or (args.standard and args.nsb_needed):
+    if args.standard:
+        summary["reason"] = "; ".join(filter(None, ["apply_standard_dl1b_config", summary["reason"]]))
+    if run_finder:
         # the finder also runs with the standard cleaning when the models are chosen by NSB
         name = f"dl1ab_Run{run:05d}.json"
         finder_log = Path(args.summary_out).with_name(f"log_find_tailcuts_Run{run:05d}.log")
