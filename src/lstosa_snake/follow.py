@@ -6,8 +6,9 @@ changed:
 1. probes each new run once (``lstosa-probe-run``: lstchain's run-summary functions on its first
    sub-run) and rewrites the night's RunSummary with the sub-runs complete so far
    (:mod:`lstosa_snake.follow_summary`; which files are complete: :mod:`lstosa_snake.rawwatch`);
-2. runs Snakemake (locally or ``--profile slurm``) for what is ready: every complete sub-run's DL1,
-   datacheck and DL2, and for every run that has ended its merges, run datacheck and plots;
+2. runs Snakemake (locally or ``--profile slurm``) for what is ready: every complete sub-run's DL1
+   (and its datacheck and DL2 when DL1b is off: with DL1b they need the run's tail cuts, from all its
+   sub-runs), and for every run that has ended its DL1b, merges, run datacheck and plots;
 3. renders the night page with each run's state (taking data / processing / done / failed) and
    publishes it, as the closing does.
 
@@ -65,8 +66,12 @@ def summary_runs(rows: dict[int, dict], watch: RawWatch, night_over: bool) -> di
     return out
 
 
-def targets(paths, summary: dict[int, int], rows: dict[int, dict], watch: RawWatch, plots_dir: Path) -> list[str]:
-    """What Snakemake is asked for this cycle: per sub-run products, and per run once it has ended."""
+def targets(paths, summary: dict[int, int], rows: dict[int, dict], watch: RawWatch, plots_dir: Path,
+            dl1b: bool = True) -> list[str]:
+    """What Snakemake is asked for this cycle: per sub-run products, and per run once it has ended.
+
+    With DL1b (the default) a run's tail cuts come from all its sub-runs, and the sub-runs' datacheck and
+    DL2 read the DL1b files: before the run has ended only its DL1a (r0_to_dl1) can be made."""
     out = []
     for run, n in sorted(summary.items()):
         if rows[run]["run_type"] != "DATA":
@@ -76,7 +81,8 @@ def targets(paths, summary: dict[int, int], rows: dict[int, dict], watch: RawWat
                     str(paths.datacheck_run_pdf(run)), str(plots_dir / f"Run{run:05d}" / "plots.json")]
         else:
             for s in range(n):
-                out += [str(paths.dl2_subrun(run, s)), str(paths.datacheck_subrun(run, s))]
+                out += [str(paths.dl1_subrun(run, s))] if dl1b else [str(paths.dl2_subrun(run, s)),
+                                                                      str(paths.datacheck_subrun(run, s))]
     return out
 
 
@@ -163,7 +169,8 @@ class Follower:
         if summary:
             text = render(self.paths.night, self.rows, summary)
             write_if_changed(self.paths.created_run_summary, text)
-            wanted = targets(self.paths, summary, self.rows, self.watch, self.plots_dir)
+            wanted = targets(self.paths, summary, self.rows, self.watch, self.plots_dir,
+                             bool(self.config.get("dl1ab", True)))
             if wanted:
                 self.snakemake(wanted)
         states = run_states(summary, self.rows, self.watch, self.paths, self.failed_runs)
