@@ -160,6 +160,76 @@ def test_missing_drive_log_refused_at_start(toy):
     assert f"drive log {drive} does not exist" in error
 
 
+def _unchecked_paths(root: Path, prod_id="v0.1", calibration_version="v0.12.3", date="20200127"):
+    """The layout of lstosa_snake.paths with the values taken as given (no checks, the date string used
+    as it is): where products WOULD go if a trick value got through."""
+    import datetime as dt
+
+    from lstosa_snake.paths import NightPaths
+
+    class Unchecked(NightPaths):
+        def __post_init__(self):  # the checks under test, left out on purpose
+            pass
+
+        @property
+        def date(self):
+            return date
+
+        def _catA(self, kind, night=None):
+            return self.output_root / "monitoring" / "PixelCalibration" / "Cat-A" / kind / date / self.calib_version
+
+    return Unchecked(root, root, dt.date(2020, 1, 27), prod_id, calibration_version)
+
+
+def _layout(paths) -> set[Path]:
+    """Every path of the layout (one run, one sub-run), normalised as the OS would resolve it (before
+    symlinks): '..' climbs, an absolute id replaces everything before it."""
+    import inspect
+
+    args = {"run": 1874, "subrun": 1, "stream": 1, "night": None, "name": "x.log", "kind": "calibration",
+            "dl1_prod_id": "tailcut84"}
+    out = set()
+    for name, attr in inspect.getmembers(type(paths)):
+        if name.startswith("_") or name == "pattern":
+            continue
+        if isinstance(attr, property):
+            value = getattr(paths, name)
+        elif inspect.isfunction(attr):
+            params = list(inspect.signature(attr).parameters)[1:]
+            missing = [p for p in params if p not in args]
+            assert not missing, f"NightPaths.{name}: give the layout test a value for {missing}"
+            value = getattr(paths, name)(*(args[p] for p in params))
+        else:
+            continue
+        if isinstance(value, Path):
+            out.add(Path(os.path.normpath(value)))
+    return out
+
+
+def escape_targets(root: Path, **tricks) -> set[Path]:
+    """Where a trick value would make the workflow write: for every path of the layout that the trick
+    changes, its shallowest ancestor that does not exist yet (the first thing a write would create), or
+    the path itself if it exists."""
+    targets = set()
+    for path in _layout(_unchecked_paths(root, **tricks)) - _layout(_unchecked_paths(root)):
+        first_missing = path
+        while not first_missing.parent.exists():
+            first_missing = first_missing.parent
+        targets.add(first_missing)
+    return targets
+
+
+def _entry(p: Path) -> tuple:
+    st = p.lstat()  # not the access time: reading is allowed
+    return st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def tree_state(top: Path, skip: Path) -> dict:
+    """Every entry below TOP (but SKIP) with its type, size and mtime: a created then removed entry
+    changes its directory's mtime."""
+    return {str(p.relative_to(top)): _entry(p) for p in [top, *top.rglob("*")] if skip != p and skip not in p.parents}
+
+
 @pytest.mark.parametrize("items, message", [
     (["date=../../etc"], "date: '../../etc' does not have the expected form"),
     (["date=/etc/passwd"], "date: '/etc/passwd' does not have the expected form"),
@@ -167,8 +237,12 @@ def test_missing_drive_log_refused_at_start(toy):
     (["date=20200127; rm -rf /"], "does not have the expected form"),
     (["date=2020-02-30"], "is not a calendar date"),
     (["prod_id=../escape"], "prod_id: '../escape' does not have the expected form"),
+    (["prod_id=../../x"], "prod_id: '../../x' does not have the expected form"),
+    (["prod_id=" + "../" * 12 + "lstosa-escape"], "prod_id: '" + "../" * 12 + "lstosa-escape' does not have"),
     (["prod_id=/abs"], "prod_id: '/abs' does not have the expected form"),
-    (["calibration_version=a/../../b"], "calibration_version"),
+    (["prod_id=<tmp>/abs"], "prod_id: '<tmp>/abs' does not have the expected form"),
+    (["calibration_version=a/../../b"], "calibration_version: 'a/../../b' does not have the expected form"),
+    (["calibration_version=/abs-calib"], "calibration_version: '/abs-calib' does not have the expected form"),
     (["close_min_success_fraction=1.5"], "close_min_success_fraction: 1.5 is greater than the maximum of 1"),
     (["close_min_success_fraction=most"], "close_min_success_fraction: 'most' is not of type 'number'"),
     (["calibration_lookback_nights=-1"], "calibration_lookback_nights: -1 is less than the minimum of 0"),
@@ -178,14 +252,41 @@ def test_missing_drive_log_refused_at_start(toy):
     (["colour=blue"], "unknown key(s) ('colour' was unexpected)"),
 ])
 def test_bad_values_and_path_tricks_refused(toy, items, message):
+    """Refused in one line naming the key and the value; nothing created anywhere: not in the test's
+    tree, and not where the trick value would have put products (computed from the layout)."""
+    items = [i.replace("<tmp>", str(toy["tmp"])) for i in items]
+    message = message.replace("<tmp>", str(toy["tmp"]))
     date = [i for i in items if i.startswith("date=")]
+    tricks = {k: v for k, v in (i.split("=", 1) for i in items)
+              if k in ("date", "prod_id", "calibration_version") and ("/" in v or ".." in v)}
+    targets = escape_targets(toy["data"], **tricks)
+    if tricks:  # a path trick: it would have written somewhere
+        assert targets, tricks
+    existing = {t: _entry(t) for t in targets if t.exists()}  # e.g. R0/<date> = /etc/passwd
+    before = tree_state(toy["tmp"], toy["work"])
     args = ["--snakefile", PROJECT / "Snakefile", "--directory", toy["work"], "-n", "--cores", "1",
             "--config", *(date or ["date=2020-01-27"]), *toy["config"], *(i for i in items if i not in date)]
     res = run_snakemake(args, cwd=toy["work"], timeout=120)
     error = one_error_line(res)
     assert message in error, error
-    # nothing was created outside the output tree
-    assert not (toy["tmp"] / "escape").exists() and not Path("/etc/running_analysis").exists()
+    assert not [t for t in targets if t not in existing and t.exists()], targets
+    assert {t: _entry(t) for t in existing} == existing
+    assert tree_state(toy["tmp"], toy["work"]) == before
+
+
+def test_escape_targets_are_where_the_trick_would_write(tmp_path):
+    """The computation the test above relies on: the places the layout resolves a trick value to."""
+    data = tmp_path / "data"
+    (data / "DL1").mkdir(parents=True)
+    assert escape_targets(data, prod_id="/abs") == {Path("/abs")}  # an absolute id replaces the root
+    assert escape_targets(data, prod_id="../" * 12 + "e") == {Path("/e")}  # '..' stops at /
+    # DL1/<date>/../../x is data/x (so are DL2/... and running_analysis/...); the night-wise datacheck's
+    # DL1/datacheck_files/night_wise/../../x is DL1/x
+    assert escape_targets(data, prod_id="../../x") == {data / "x", data / "DL1" / "x"}
+    assert escape_targets(data, calibration_version="/abs-calib") == {Path("/abs-calib")}
+    assert escape_targets(data, calibration_version="a/../../b") == {data / "monitoring", data / "running_analysis"}
+    assert escape_targets(data, date="../../etc") == {tmp_path / "etc", data / "DL1" / "datacheck_files",
+                                                      data / "monitoring"}
 
 
 def test_nightly_refuses_path_trick_date():
@@ -271,6 +372,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@pytest.mark.mount
 def test_output_disk_full_clear_error_no_partial_files_then_resumes(toy, small_disk):
     """output_root on a 400 kB tmpfs: the night stops with a one-line 'no space' error (no traceback),
     every final file is complete; with more space the next invocation closes the night."""
@@ -338,6 +440,7 @@ def test_runner_clears_a_killed_attempts_staging_dir(tmp_path):
     assert (tmp_path / "final.txt").read_text() == "ok\n"
 
 
+@pytest.mark.mount
 def test_runner_names_the_full_disk(tmp_path, small_disk):
     from lstosa_snake.runner import RunnerError, run_atomic
 
@@ -389,7 +492,8 @@ def _raw_state(r0: Path) -> dict:
 @pytest.fixture(scope="module")
 def faulty_night(tmp_path_factory, models_dir):
     """The tiny night with one truncated and one empty raw file, R0 bind-mounted read-only; lstosa-nightly
-    SIGKILLed (Snakemake's whole process group: jobs die mid-write) while r0_to_dl1 writes, then run again."""
+    and Snakemake's whole process group SIGKILLed (jobs die mid-write) once a sub-run's DL1 is final and
+    while a job writes, then run again."""
     from synthetic_fixtures import LST_BIN, make_night
 
     if not (LST_BIN / "lstchain_data_r0_to_dl1").exists():
@@ -417,18 +521,26 @@ def faulty_night(tmp_path_factory, models_dir):
                                  start_new_session=True)
         smk = []
         try:
+            # the kill lands when some products are final (a sub-run's DL1 beyond the calibration) and a
+            # job is writing another one in its staging dir
             end = time.monotonic() + 1200
-            staged = []
+            final_dl1, staged = [], []
             while time.monotonic() < end and first.poll() is None:
-                staged = list((rdir / "staging").glob("job-r0_to_dl1*/dl1_LST-1.Run*.h5"))
-                if staged:
+                final_dl1 = list((data / "DL1" / DATE / "v0.1").glob("dl1_LST-1.Run*.*.h5"))
+                staged = list((rdir / "staging").glob("job-*/*.h5"))
+                if final_dl1 and staged:
                     break
-                time.sleep(0.5)
-            assert staged, "r0_to_dl1 never started writing"
-            time.sleep(2)  # well into writing the DL1 file
+                time.sleep(0.2)
+            assert final_dl1 and staged, f"no final DL1 ({final_dl1}) while a job writes ({staged}) before the end"
+            time.sleep(1)  # into writing the staged file
+            staged = [p.name for p in (rdir / "staging").glob("job-*/*.h5")]
             smk = [c for c in _children(first.pid) if "snakemake" in Path(f"/proc/{c}/cmdline").read_text()]
             assert smk, "no Snakemake child found"
-            _killpg(smk[0])  # Snakemake and all its jobs, as a crash of the node would
+            # a crash of the node: lstosa-nightly first (else it would go on to close the runs without the
+            # sub-runs that failed by now), then Snakemake and all its jobs (tests/test_nightly.py kills
+            # Snakemake alone)
+            _killpg(first.pid)
+            _killpg(smk[0])
             first_out, _ = first.communicate(timeout=120)
         finally:
             for pid in (*smk, first.pid):
@@ -437,7 +549,8 @@ def faulty_night(tmp_path_factory, models_dir):
         after_kill = sorted(p for p in final_products(data) if p.suffix in (".h5", ".fits"))
         second = run_with_timeout(cmd, 1800, cwd="/")
         yield {"data": data, "r0": r0, "before": before, "after": _raw_state(r0), "first_rc": first.returncode,
-               "first_out": first_out, "after_kill": after_kill, "second": second, "rdir": rdir}
+               "first_out": first_out, "after_kill": after_kill, "staged_at_kill": staged, "second": second,
+               "rdir": rdir}
     finally:
         subprocess.run(["umount", str(data / "R0")], capture_output=True)
 
@@ -446,16 +559,22 @@ def faulty_night(tmp_path_factory, models_dir):
 
 @pytest.mark.tools
 @pytest.mark.e2e
+@pytest.mark.mount
 def test_killed_night_leaves_only_valid_products(faulty_night):
+    """The kill landed while a job was writing and after products existed; every final file opens."""
     n = faulty_night
-    assert n["first_rc"] == 5, n["first_out"]
-    if n["after_kill"]:
-        described = _probe(n["after_kill"])  # every final file present after the SIGKILL opens
-        assert len(described) == len(n["after_kill"])
+    assert n["first_rc"] == -signal.SIGKILL, n["first_out"]
+    assert n["staged_at_kill"], "no job was writing when Snakemake was killed"
+    names = {p.name for p in n["after_kill"]}
+    assert {"dl1_LST-1.Run02003.0000.h5", "dl1_LST-1.Run02003.0001.h5"} & names, names
+    assert any(name.startswith("drs4_pedestal.Run") for name in names), names
+    described = _probe(n["after_kill"])
+    assert sorted(d["path"] for d in described) == sorted(map(str, n["after_kill"]))
 
 
 @pytest.mark.tools
 @pytest.mark.e2e
+@pytest.mark.mount
 def test_corrupted_raw_subruns_fail_named_and_night_closes(faulty_night):
     n = faulty_night
     out = n["second"].stdout
@@ -474,6 +593,7 @@ def test_corrupted_raw_subruns_fail_named_and_night_closes(faulty_night):
 
 @pytest.mark.tools
 @pytest.mark.e2e
+@pytest.mark.mount
 def test_every_product_opens_after_kill_and_rerun(faulty_night):
     n = faulty_night
     products = sorted(p for p in final_products(n["data"]) if p.suffix in (".h5", ".fits"))
@@ -492,6 +612,7 @@ def test_every_product_opens_after_kill_and_rerun(faulty_night):
 
 @pytest.mark.tools
 @pytest.mark.e2e
+@pytest.mark.mount
 def test_read_only_raw_data_unchanged(faulty_night):
     n = faulty_night
     assert n["after"] == n["before"]  # listing, sizes and mtimes of every raw file
