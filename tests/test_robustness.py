@@ -77,7 +77,8 @@ BAD_SUMMARIES = {
     "date_not_the_night": (GOOD_LINE.replace("2020-01-27", "2020-02-27"), 1,
                            "starts on 2020-02-27, which is not in the night of 2020-01-27"),
     "binary": (b"\x89HDF\r\n\x1a\n\xff\xfe", None, "not a text file"),
-    "ecsv_without_run_type": ("# %ECSV 1.0\n# ---\nrun_id,n_subruns\n1874,3\n", 3, "lacks columns ['run_type']"),
+    "ecsv_without_run_type": ("# %ECSV 1.0\n# ---\n# delimiter: ','\nrun_id,n_subruns\n1874,3\n", 4,
+                              "lacks columns ['run_type']"),
 }
 
 
