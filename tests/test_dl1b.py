@@ -20,6 +20,7 @@ from tiers import require_or_skip
 
 from lstosa_snake.dl1b import choose_models, dl1_prod_id, models_shell_arg, nsb_level
 from lstosa_snake.paths import NightPaths
+from lstosa_snake.runner import tool_environment
 
 DATE = "2020-01-27"
 #: per DATA run: NSB p.e. per pixel and event, gain drift in odd modules
@@ -156,8 +157,11 @@ def test_night_page_table_and_dl1ab_column(tmp_path):
 
 # ----------------------------------------------------------------------------- real tools
 def _py(code: str) -> str:
-    """Run CODE in the tools' environment (numpy, tables), return its stdout."""
-    return run_tool([LST_PYTHON, "-c", code]).stdout
+    """Run CODE in the tools' environment (numpy, tables), return its stdout (warnings go to stderr)."""
+    proc = subprocess.run([str(LST_PYTHON), "-c", code], capture_output=True, text=True, timeout=600,
+                          env=tool_environment())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
 
 
 @pytest.fixture(scope="session")
