@@ -1,8 +1,9 @@
 """lstosa-status, the night page and the night report on the nights that used to be shown wrong.
 
 A closed night that lost a product, summary rows skipped as bad, DATA runs without any raw file,
-calibrations that serve no run, a calibration-only night. Toy nights (tests/fake_tools.py); only
-the first test runs Snakemake (fake tools) so that the product manifest is the real close_night's.
+calibrations that serve no run, a calibration-only night. Toy nights (tests/fake_tools.py), no
+Snakemake: the closed night's product manifest is written with lstosa_snake.integrity, as
+close_night does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import datetime as dt
 import json
 import subprocess
 
-from fake_tools import PROJECT, cron_env, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
+from fake_tools import PROJECT, make_toy_night
+from lstosa_snake import integrity
 from lstosa_snake.night import night_paths, plan_night
 from lstosa_snake.nightsummary import NightSummary, Run
 from lstosa_snake.report import build_report
@@ -36,16 +38,20 @@ def status_cli(data, *extra) -> subprocess.CompletedProcess:
 def test_closed_night_with_a_lost_product(tmp_path):
     data = tmp_path / "data"
     make_toy_night(data, runs={1874: 2, 1875: 2})
-    tools = make_tools_bin(tmp_path / "tools")
-    args = ["--date", "2020-01-27", "--data-root", str(data), "--cores", "1"]
-    for item in toy_config_args(tmp_path, tools):
-        args += ["--config", item]
-    out = run_with_timeout([str(PROJECT / "scripts" / "lstosa-nightly"), *args], 240, cwd="/", env=cron_env())
-    assert out.returncode == 0, out.stdout[-3000:]
+    p = night_paths(config_for(data), PROJECT)
+    # a closed night as close_night leaves it: products, the flag and the product manifest
+    for run in (1874, 1875):
+        for s in range(2):
+            for f in (p.dl1_subrun, p.datacheck_subrun, p.dl2_subrun):
+                touch(f(run, s))
+        for f in (p.dl1_run, p.dl2_run, p.muons_run, p.datacheck_run_pdf):
+            touch(f(run))
+    for f in (p.drs4_pedestal(1872), p.time_calibration(1873), p.charge_calibration(1873), p.night_finished):
+        touch(f)
+    integrity.write_manifest(p)
     intact = json.loads(status_cli(data, "--json").stdout)
     assert intact["state"] == "closed" and intact["missing_products"] == [] and intact["repair_command"] is None
 
-    p = night_paths(config_for(data), PROJECT)
     p.dl1_run(1875).unlink()
     st = json.loads(status_cli(data, "--json").stdout)
     assert st["closed"] is True and st["state"] == "closed_products_missing"
@@ -61,6 +67,16 @@ def test_closed_night_with_a_lost_product(tmp_path):
     html = render_night_html(st)
     assert "closed — products missing</span>" in html and 'id="missing-products"' in html
     assert f"<code>{repair}</code>" in html and "dl1_LST-1.Run01875.h5 is missing" in html
+
+    p.dl2_run(1874).write_text("rewritten after closing")
+    st = json.loads(status_cli(data, "--json").stdout)
+    assert [m.split(" (")[0] for m in st["missing_products"]] == [
+        "merged DL1 dl1_LST-1.Run01875.h5 is missing", "merged DL2 dl2_LST-1.Run01874.h5 changed since closing"]
+
+
+def touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x")
 
 
 def write_summary(data, runs: list[Run], extra_lines: str = "") -> None:
