@@ -32,7 +32,7 @@ def test_seed_line_fields():
     assert run.n_subruns == 194
     assert run.run_type == DATA
     assert run.start == dt.datetime(2020, 1, 27, 20, 44, 13)
-    assert run.dragon.module_id == 3
+    assert run.dragon.event_id == 3  # the first valid event's id, not a module (summary_writer.py)
     assert run.dragon.ucts_t0_ns == 1580157904186709543
     assert run.dragon.counter_ns == 5186709300
     assert run.tib.counter_ns == 5186708700
@@ -153,6 +153,9 @@ def test_run_summary_ecsv():
     assert s.runs[2].dragon.counter_ns == 5186709300
     assert not s.runs[1].dragon.valid
     assert s.runs[0].start.date() == NIGHT
+    # lstchain's run_start is TAI ns: 1580157000 s TAI is 20:29:23 UTC (TAI - UTC = 37 s)
+    assert s.runs[0].start == dt.datetime(2020, 1, 27, 20, 29, 23)
+    assert s.runs[2].dragon.event_id is None  # a RunSummary names the module, not the event
     assert s.runs[2].source_line == 24
 
 

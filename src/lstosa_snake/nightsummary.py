@@ -7,8 +7,9 @@ Two input formats describe the same thing, one line per run:
     01874  194 DATA  2020-01-27 20:44:13 0003 1580157904186709543 5186709300 0003 1580157904186709543 5186708700
 
   run id, number of sub-runs, type (DRS4/CALI/DATA), run start date and time (UTC), then for the
-  Dragon and the TIB references: module id, UCTS time of the first valid event (ns) and the
-  counter (ns); ``nan`` where missing.
+  Dragon and the TIB references: the id of the first event with a valid UCTS time, that UCTS time
+  (ns) and the counter (ns); ``nan`` where missing. (The text names no module: the RunSummary's module
+  index comes from the raw data, see :mod:`lstosa_snake.summary_writer`.)
 
 * lstchain's RunSummary (``RunSummary_YYYYMMDD.ecsv``, written by ``lstchain_create_run_summary``).
 
@@ -47,20 +48,23 @@ RUN_TYPES = {
     "ERRDRS4": "ERROR",
 }
 
-MAX_SUBRUNS = 10_000  # sub-run numbers have four digits in LST file names
+MAX_SUBRUNS = 10_000
+TAI_MINUS_UTC_S = 37  # sub-run numbers have four digits in LST file names
 
 
 @dataclass(frozen=True)
 class TimeReference:
     """One Dragon or TIB timing reference of a run (all None when missing)."""
 
-    module_id: int | None = None
+    #: the text format's id of the first event with a valid UCTS time (not a module: see
+    #: summary_writer.py for how the module is found); None in RunSummaries
+    event_id: int | None = None
     ucts_t0_ns: int | None = None
     counter_ns: int | None = None
 
     @property
     def valid(self) -> bool:
-        return None not in (self.module_id, self.ucts_t0_ns, self.counter_ns)
+        return None not in (self.ucts_t0_ns, self.counter_ns)
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ def _finish(path, night, runs: list[Run], skipped: list[SkippedRow], fmt: str, w
 def _text_row(tokens: list[str], lineno: int, night) -> Run:
     if len(tokens) not in (5, 8, 11):
         raise RowError(
-            f"expected 11 fields (run n_subruns type date time, Dragon and TIB module/ucts/counter), got {len(tokens)}",
+            f"expected 11 fields (run n_subruns type date time, Dragon and TIB event/ucts/counter), got {len(tokens)}",
             int(tokens[0]) if tokens[0].isdigit() else None,
         )
     run_id = _parse_run_id(tokens[0])
@@ -224,7 +228,7 @@ def _text_row(tokens: list[str], lineno: int, night) -> Run:
             continue
         try:
             refs.append(TimeReference(
-                _opt_int(part[0], f"{name} module"), _opt_int(part[1], f"{name} UCTS time"),
+                _opt_int(part[0], f"{name} first valid event"), _opt_int(part[1], f"{name} UCTS time"),
                 _opt_int(part[2], f"{name} counter"),
             ))
         except RowError as exc:
@@ -263,7 +267,8 @@ def _ecsv_start(value: str | None, run_id: int) -> dt.datetime | None:
     if value is None or value.strip() in _NAN:
         return None
     if re.fullmatch(r"-?\d+", value.strip()):
-        return dt.datetime.fromtimestamp(int(value) / 1e9, dt.timezone.utc).replace(tzinfo=None)
+        # lstchain writes TAI ns since 1970; TAI - UTC is 37 s for all LST data (since 2017)
+        return dt.datetime.fromtimestamp(int(value) / 1e9 - TAI_MINUS_UTC_S, dt.timezone.utc).replace(tzinfo=None)
     try:
         return dt.datetime.fromisoformat(value.strip())
     except ValueError:
@@ -279,7 +284,7 @@ def _ecsv_row(row: dict, lineno: int, night) -> Run:
         _check_run_date(start, night, run_id)
     try:
         dragon = TimeReference(
-            _opt_int(row.get("dragon_reference_module_id"), "dragon_reference_module_id"),
+            None,
             _opt_int(row.get("dragon_reference_time"), "dragon_reference_time"),
             _opt_int(row.get("dragon_reference_counter"), "dragon_reference_counter"),
         )

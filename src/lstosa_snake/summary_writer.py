@@ -45,7 +45,8 @@ def write_night_summary_text(summary: NightSummary) -> str:
     def ref(r: TimeReference) -> str:
         if not r.valid:
             return "nan nan nan"
-        return f"{r.module_id:04d} {r.ucts_t0_ns} {r.counter_ns}"
+        event = f"{r.event_id:04d}" if r.event_id is not None else "nan"
+        return f"{event} {r.ucts_t0_ns} {r.counter_ns}"
 
     lines = []
     for r in summary.runs:
@@ -194,9 +195,9 @@ def reference_modules(summary: NightSummary, r0_dir: Path | None, log=None) -> d
         if found.source.startswith("fallback") and log is not None:
             print(f"WARNING: run {r.run_str}: Dragon reference module index {found.module_index} assumed"
                   f" ({found.source})", file=log)
-        elif found.event_id is not None and found.event_id != r.dragon.module_id and log is not None:
+        elif found.event_id is not None and found.event_id != r.dragon.event_id and log is not None:
             print(f"WARNING: run {r.run_str}: reference event is {found.event_id} in {found.source},"
-                  f" the summary says {r.dragon.module_id}", file=log)
+                  f" the summary says {r.dragon.event_id}", file=log)
         out[r.run_id] = found
     return out
 
@@ -243,7 +244,7 @@ def write_run_summary_ecsv(summary: NightSummary, lstchain_version: str = "unkno
         rows.append(",".join(str(v) for v in (
             r.run_id, r.n_subruns, _ECSV_TYPES.get(r.run_type, "ERROR"), found.data_format or "-", '"[]"',
             ucts, start_ns, ucts if ref.valid else start_ns, mod, index, counter, source,
-            _or_missing(ref.module_id), _or_missing(tib.module_id),
+            _or_missing(ref.event_id), _or_missing(tib.event_id),
             tib.ucts_t0_ns if tib.valid else -1, tib.counter_ns if tib.valid else -1,
         )))
     return "\n".join(head + rows) + "\n"
