@@ -188,7 +188,7 @@ def dl1b_night(models_dir, tmp_path_factory):
                            .dl2_subrun(run, sub)) for run in DRIFT for sub in (0, 1)]
             res = run_snakemake(["--snakefile", REPO / "Snakefile", "--directory", work, "--cores", "2",
                                  "--config", f"date={DATE}", f"data_root={data}", f"models_dir={models}",
-                                 "apply_catB_calibration=true", "catB_min_events=50", "--", *targets],
+                                 "apply_catB_calibration=True", "catB_min_events=50", "--", *targets],
                                 cwd=work, timeout=1800, env=clean_env())
             done.write_text(json.dumps({"returncode": res.returncode, "report": str(res)}))
         state = json.loads(done.read_text())
