@@ -43,10 +43,10 @@ PEAK_MB = {
     "run_plots": 115,
     "calibration_plots": 705,  # the tests' SLURM night; demo night: 654
     "night_page": 8,
-    # DL1b (dl1ab.smk), measured on the demo night (2026-12-01)
-    "find_tailcuts": 600,
-    "catB_calibration": 900,
-    "dl1ab": 900,
+    # DL1b (dl1ab.smk): the demo night (400 events per sub-run) and the tests' DL1b night, 2026-12-01
+    "find_tailcuts": 480,
+    "catB_calibration": 544,
+    "dl1ab": 547,
 }
 #: rules without a benchmark of their own (light Python steps or not run on the demo night): MB
 UNMEASURED_MB = {
