@@ -91,7 +91,10 @@ def toy_config_args(tmp_path: Path, tools: Path) -> list[str]:
     models = tmp_path / "models"
     models.mkdir(exist_ok=True)
     (models / "fake_model.sav").write_text("fake\n")
-    return [f"tools_bin={tools}", f"models_dir={models}"]
+    # DL1b (tail cuts, dl1ab, Cat-B) and the Cherenkov transparency read real HDF5 content, which the
+    # fake tools do not write: the operation tests run the chain without them (tests/test_dl1b.py and
+    # tests/test_transparency.py run them with the real tools)
+    return [f"tools_bin={tools}", f"models_dir={models}", "dl1ab=False", "cherenkov_transparency=False"]
 
 
 def run_with_timeout(cmd, timeout: float, **kw) -> subprocess.CompletedProcess:

@@ -211,7 +211,9 @@ def test_follow_processes_while_taking_data_and_the_morning_redoes_nothing(tmp_p
                                       for s in range(n))  # every sub-run once, none twice
     assert "processing" in res.stdout or "new runs" in res.stdout
     page = data / "datacheck_web" / "v0.1" / "20200127" / "index.html"
-    assert page.is_file() and "01874" in page.read_text()
+    html = page.read_text()
+    live = html.split('id="live"')[1].split("</table>")[0]  # the run-by-run table while the night runs
+    assert "01874" in live and "01875" in live and live.count(">done<") == 2 and "calibration run" in live
     # the morning: lstosa-nightly on the same night closes it without redoing a sub-run
     morning = run_with_timeout([str(BIN / "lstosa-nightly"), *nightly_args(follow_cmd(data, tools, tmp_path)[1:])],
                                600, cwd=PROJECT, env=env)

@@ -269,7 +269,8 @@ def test_cron_line_without_site_configuration_is_refused(tmp_path):
     data.mkdir()
     tools = make_tools_bin(tmp_path / "tools")
     site = tmp_path / "site.yaml"
-    items = dict(x.split("=", 1) for x in toy_config_args(tmp_path, tools))
+    items = {k: {"True": True, "False": False}.get(v, v)  # a YAML file: booleans, not strings
+             for k, v in (x.split("=", 1) for x in toy_config_args(tmp_path, tools))}
     site.write_text(json.dumps({"data_root": str(data), **items}))
     res = run_with_timeout([str(NIGHTLY), "--date", "2001-01-01", "--configfile", str(site)], 60, cwd="/",
                            env=cron_env())

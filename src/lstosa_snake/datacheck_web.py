@@ -32,6 +32,7 @@ from pathlib import Path
 
 from . import atomic
 from .errors import LstosaError
+from .night import night_paths
 from .status import night_status
 from .webpage import night_dirname, render_index, render_night_page
 
@@ -92,6 +93,7 @@ def build_night_dir(config: dict, base: Path, web_root: Path, plot_manifests: li
     """
     night = night_status(config, Path(base))
     _add_dl1b(night, config, Path(base))
+    night["live"] = live_runs(night_paths(config, Path(base)).running_dir / "follow" / "state.json")
     night_dir = Path(web_root) / night_dirname(night["date"])
     keep: set[str] = {"index.html", NIGHT_JSON}
     plots = []
@@ -163,6 +165,16 @@ def _add_dl1b(night: dict, config: dict, base: Path) -> None:
     night["dl1b"] = rows
     for seq, row in zip(data, rows):
         seq["stages"]["dl1ab"] = row["dl1ab"]
+
+
+def live_runs(state_file: Path) -> dict | None:
+    """lstosa-follow's run states (follow/state.json), for the page while the night is observed."""
+    try:
+        state = json.loads(Path(state_file).read_text())
+    except (OSError, ValueError):
+        return None
+    runs = [{"run": int(r), **v} for r, v in sorted(state.get("run_states", {}).items(), key=lambda kv: int(kv[0]))]
+    return {"updated": state.get("updated"), "runs": runs}
 
 
 def render_all_nights(web_root: Path) -> Path:

@@ -260,6 +260,9 @@ def _seq_sort_key(s: dict):
     return (0, seq, "") if isinstance(seq, int) else (1, 0, str(seq))
 
 
+LIVE_CSS = {"done": "good", "failed": "bad", "taking data": "running", "processing": "running"}
+
+
 def normalize_night(night: dict) -> dict:
     """Fill defaults, sort sequences and add the derived fields used by the templates."""
     if "date" not in night:
@@ -295,6 +298,15 @@ def normalize_night(night: dict) -> dict:
              "reason": str(r.get("reason") or "")}
             for r in night.get("skipped_rows") or []
         ],
+        # lstosa-follow's view while the night is observed (follow.py): run -> state
+        "live": {
+            "updated": str((night.get("live") or {}).get("updated") or ""),
+            "runs": [
+                {"run": _run_label(r.get("run")), "type": str(r.get("type") or ""), "state": str(r.get("state") or ""),
+                 "complete_subruns": r.get("complete_subruns"), "css": LIVE_CSS.get(str(r.get("state")), "")}
+                for r in (night.get("live") or {}).get("runs") or []
+            ],
+        },
     }
     # night.json of nights rendered before "state" existed: closed or open only
     state = night.get("state") or ("closed" if out["closed"] else "open")
