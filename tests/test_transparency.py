@@ -95,18 +95,16 @@ def test_night_page_shows_the_transparency_per_run(local_night):
     assert "error" not in manifest["plots"][0]
 
 
-def test_switch_off_keeps_the_plain_longterm_file(local_night, tmp_path):
-    """cherenkov_transparency: false: night_datacheck writes the night-wise file itself, no transparency jobs
-    (dry run of the same night into an empty output tree)."""
-    from e2e_fixtures import night_config
+def test_switch_off_keeps_the_plain_longterm_file(synthetic_night, models_dir, tmp_path):
+    """cherenkov_transparency: False: night_datacheck writes the night-wise file itself, no transparency jobs
+    (dry run of a generated night into an empty output tree)."""
     from slurm_fixtures import run_snakemake
 
-    res = run_snakemake(["--snakefile", REPO / "Snakefile", "-n",
-                         *night_config(local_night.data_root, local_night.models,
-                                       extra=[f"output_root={tmp_path}", "cherenkov_transparency=false"])],
-                        cwd=tmp_path, timeout=300)
+    res = run_snakemake(["--snakefile", REPO / "Snakefile", "-n", "--config", "date=2020-01-27",
+                         f"data_root={synthetic_night.root}", f"models_dir={models_dir}", f"output_root={tmp_path}",
+                         "cherenkov_transparency=False"], cwd=tmp_path, timeout=300)
     assert res.returncode == 0, str(res)
     assert "rule night_datacheck" in res.output
-    assert "cherenkov_transparency" not in res.output and "transparency_plot" not in res.output
+    assert "rule cherenkov_transparency" not in res.output and "rule transparency_plot" not in res.output
     assert f"{tmp_path}/DL1/datacheck_files/night_wise/{PROD}/{DATE}/DL1_datacheck_{DATE}.h5" in res.output
     assert f"{PROD}/night_datacheck/DL1_datacheck_{DATE}.h5" not in res.output

@@ -47,6 +47,11 @@ PEAK_MB = {
     "find_tailcuts": 480,
     "catB_calibration": 544,
     "dl1ab": 547,
+    # transparency and provenance (2026-12-01): benchmark of the tests' real-tool night (377 MB) and
+    # /usr/bin/time on the demo night's files (404 MB)
+    "cherenkov_transparency": 404,
+    "transparency_plot": 84,
+    "run_provenance": 56,  # a 200-sub-run run's 602 job records (1.1 s); the tests' night: 43
 }
 #: rules without a benchmark of their own (light Python steps or not run on the demo night): MB
 UNMEASURED_MB = {

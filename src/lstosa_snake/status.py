@@ -274,11 +274,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prod-id")
     parser.add_argument("--config", metavar="FILE", help="YAML file of config keys over config/config.yaml")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
+    parser.add_argument("--provenance", metavar="FILE", help="print how FILE was made: its jobs, tools, versions,"
+                        " commands and inputs back to the raw files (docs/provenance.md)")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.provenance:  # needs no night: the records are found from the file's path
+        from .provenance import explain  # noqa: PLC0415
+
+        return explain(Path(args.provenance))
     from .dates import default_night  # noqa: PLC0415
 
     base = project_dir()

@@ -120,7 +120,8 @@ rule night_datacheck:
         datacheck=run_level("datacheck_run"),
         muons=run_level("muons_run"),
     output:
-        h5=str(PATHS.night_datacheck),
+        # with cherenkov_transparency on, an intermediate that rule updates on a copy (transparency.smk)
+        h5=temp(NIGHT_DATACHECK_LONGTERM) if TRANSPARENCY else NIGHT_DATACHECK_LONGTERM,
         html=str(PATHS.night_datacheck.with_suffix(".html")),
     log:
         log_path("datacheck/night_datacheck.log"),

@@ -109,7 +109,8 @@ rule calibration_plots:
 
 rule night_page:
     input:
-        plots=lambda wc: plot_manifest_paths(plan(), PLOTS_DIR),
+        plots=lambda wc: plot_manifest_paths(plan(), PLOTS_DIR) + TRANSPARENCY_MANIFESTS,
+        provenance=provenance_files,  # linked from the page (provenance.smk)
         pdfs=run_level("datacheck_run_pdf"),
         report=str(PATHS.night_report),
         finished=str(PATHS.night_finished),
@@ -128,6 +129,7 @@ rule night_page:
         web_root=lambda wc, output: str(Path(output.page).parent.parent),
         config_args=plan_config_json,
         publish_status=str(PUBLISH_STATUS),
+        provenance_links=lambda wc, input: night_page_links(input.provenance),
     resources:
         mem_mb=mem_mb("night_page"),
         runtime=lambda wc, attempt: 10 * attempt,
@@ -139,5 +141,5 @@ rule night_page:
         " --config-json {params.config_args} --web-root {params.web_root:q}"
         " --plots {input.plots:q} --pdf {input.pdfs:q}"
         " --link {input.night_datacheck:q} 'lstchain night-wise datacheck (HTML)'"
-        " --link {input.report:q} 'night report (JSON)'"
+        " --link {input.report:q} 'night report (JSON)' {params.provenance_links}"
         " --publish-status {params.publish_status:q} > {log:q} 2>&1"
