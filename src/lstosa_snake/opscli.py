@@ -71,8 +71,8 @@ def common_settings(args, what: str) -> tuple[dict, bool]:
     ), dry
 
 
-PATH_KEYS = ("data_root", "output_root", "night_summary", "tools_bin", "models_dir", "lstchain_config",
-             "calibration_config", "time_calibration_config")
+PATH_KEYS = ("data_root", "output_root", "night_summary", "merged_summary", "tools_bin", "models_dir",
+             "lstchain_config", "calibration_config", "time_calibration_config", "ffactor_systematics")
 
 
 def check_passable(key: str, value: str) -> None:

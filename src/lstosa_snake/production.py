@@ -74,6 +74,9 @@ def production_identity(config: dict, base: Path) -> dict:
         "calibration_policy": str(config.get("calibration_policy")),
         "lstchain_config_sha256": digest("lstchain_config"),
         "models_dir": str(resolve(config.get("models_dir", ""), base)),
+        # the switches that change the products' content (issue 12's lookups, issue 14's DL1b)
+        **{k: str(config.get(k)) for k in ("time_calibration", "ffactor_systematics", "dl1ab",
+                                            "apply_standard_dl1b_config", "apply_catB_calibration")},
     }
 
 
