@@ -635,8 +635,9 @@ def test_paths_with_spaces_and_shell_metacharacters_via_configfile(tmp_path):
     models = tmp_path / "mo dels;touch pwned"
     models.mkdir()
     cfg = tmp_path / "odd.yaml"
+    # without DL1b and transparency, which read real HDF5 content (as fake_tools.toy_config_args)
     cfg.write_text(yaml.safe_dump({"data_root": str(data), "output_root": str(out), "tools_bin": str(tools),
-                                   "models_dir": str(models)}))
+                                   "models_dir": str(models), "dl1ab": False, "cherenkov_transparency": False}))
     work = tmp_path / "work"
     work.mkdir()
     res = run_snakemake(["--snakefile", PROJECT / "Snakefile", "--directory", work, "--cores", "2",
