@@ -213,6 +213,10 @@ def test_night_documents_name_the_real_inputs_and_tool_versions(local_night):
         # the calibration chain: the r0_to_dl1 jobs used the DRS4 pedestal and charge calibration made tonight
         labels = " | ".join(acts)
         assert "drs4_pedestal run" in labels and "charge_calibration run" in labels
+        # connected: every DL1 file a job used was made by a job of the document (also through the dl1b/ link)
+        made = {e for e, _ in generated(doc)}
+        used_dl1 = {e for _, e, _ in rel if "dl1_LST-1" in e or "datacheck_dl1" in e}
+        assert used_dl1 and used_dl1 <= made, used_dl1 - made
         dl2 = files[str(local_night.product("DL2", DATE, PROD, f"dl2_LST-1.Run{run:05d}.h5"))]
         assert (str(dl2.identifier), str(acts[f"merge_dl2 run {run:05d}"].identifier)) in generated(doc)
         svg = local_night.product("DL1", DATE, PROD, "provenance", f"prov_LST-1.Run{run:05d}.svg").read_text()

@@ -324,10 +324,14 @@ def prov_document(records: list[dict], files: dict[str, dict], products=()):
     entities = {}
 
     def entity(path: str, info: dict | None):
-        if path in entities:
-            return entities[path]
+        # one entity per file: a consumer may name it through a link (DL1/.../dl1b/ -> tailcut84/)
+        real = os.path.realpath(path)
+        if real in entities:
+            return entities[real]
         info = info or files.get(path) or {"path": path}
-        attrs = {"prov:label": Path(path).name, f"{ns}:path": path}
+        attrs = {"prov:label": Path(real).name, f"{ns}:path": real}
+        if real != path:
+            attrs[f"{ns}:named_as"] = path
         if info.get("kind") == "directory":
             attrs["prov:type"] = f"{ns}:Directory"
             attrs[f"{ns}:files"] = len(info.get("files", []))
@@ -346,8 +350,8 @@ def prov_document(records: list[dict], files: dict[str, dict], products=()):
                 attrs["prov:type"] = f"{ns}:RawData"
             elif path in product_set:
                 attrs["prov:type"] = f"{ns}:FinalProduct"
-        entities[path] = doc.entity(f"{ns}:{_ident('file_', path)}", attrs)
-        return entities[path]
+        entities[real] = doc.entity(f"{ns}:{_ident('file_', real)}", attrs)
+        return entities[real]
 
     agents = {}
     for rec in records:
