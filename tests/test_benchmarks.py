@@ -139,3 +139,31 @@ def test_status_bench_reports_the_status_of_the_night_it_made(tmp_path):
     line = next(ln for ln in r["table"].splitlines() if " 01875 " in ln)
     assert "50%" in line and "25%" in line and "12%" in line and " 105 " in line, r["table"]
     assert "Problems (1):" in r["table"]
+
+
+@pytest.mark.tools
+@pytest.mark.web
+def test_follow_bench_publishes_every_run(tmp_path):
+    """benchmarks/follow_bench.py at smoke size (1 DATA run, fast pace): the run is followed, closed and
+    its datacheck PDF lands on the nginx server; idle cycles are counted (figures: docs/performance.md)."""
+    import json  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    from tiers import require_or_skip  # noqa: PLC0415
+
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        require_or_skip("nginx not installed (tests/infra/install_web.sh)", tier="web")
+    out = run_bench("follow_bench.py", "--data-runs", "1", "--subruns", "2", "--events", "60",
+                    "--subrun-seconds", "4", "--run-gap", "4", "--cycle", "5", "--run-end-quiet", "15",
+                    "--keep", str(tmp_path / "work"), timeout=2400)
+    lines = out.splitlines()
+    run_line = next(line for line in lines if line.startswith("run 0"))
+    assert "latency" in run_line and "NOT published" not in run_line, out
+    result = json.loads(lines[-1])
+    (run,) = result["published"]
+    assert result["published"][run] is not None
+    assert result["run_states"][run]["state"] == "done" and result["run_states"][run]["complete_subruns"] == 2
+    assert result["idle_cpu_s"]["n"] >= 1, "no idle cycle was measured"
+    site = tmp_path / "work" / "nginx" / "root" / "v0.1" / "20200127"
+    assert (site / "pdf" / f"datacheck_dl1_LST-1.Run{int(run):05d}.pdf").stat().st_size > 0
+    assert 'id="live"' in (site / "index.html").read_text()

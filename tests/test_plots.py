@@ -142,7 +142,9 @@ def test_workflow_night_page_in_browser(local_night, nginx_dav, dav_path, chromi
     result = _browser_check(chromium, f"{nginx_dav.public_url}{dav_path}{PROD}/check.html")
     assert result["title"].startswith("LST-1 night 2020-01-27")
     sequences = report(local_night)["sequences"]
-    assert result["rows"] == [f"{s['run']:05d}" for s in sequences]  # one row per run (sequence)
+    # one row per run: a calibration sequence shows its DRS4 run, then its CALI run
+    assert result["rows"] == [f"{r:05d}" for s in sequences
+                              for r in ((s["drs4_run"], s["run"]) if s["type"] != "DATA" else (s["run"],))]
     assert len(result["imgs"]) == 4 * len(data_runs(local_night)) + 3
     broken = [i for i in result["imgs"] if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
     assert broken == [], broken
