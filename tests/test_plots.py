@@ -92,7 +92,9 @@ def test_night_page_built_from_workflow_state(local_night):
     night = json.loads((web / "night.json").read_text())
     assert night["closed"] is True
     assert [s["run"] for s in night["sequences"] if s["type"] == "DATA"] == data_runs(local_night)
-    assert len(night["plots"]) == 4 * len(data_runs(local_night)) + 3
+    # 4 per run, 3 of the calibration, the night's Cherenkov transparency
+    assert len(night["plots"]) == 4 * len(data_runs(local_night)) + 3 + 1
+    assert sum("transparency" in p["path"] for p in night["plots"]) == 1
     for p in night["plots"]:
         assert (web / p["path"]).is_file() and p["caption"]
     pdfs = [d["path"] for d in night["pdfs"]]
@@ -145,7 +147,7 @@ def test_workflow_night_page_in_browser(local_night, nginx_dav, dav_path, chromi
     # one row per run: a calibration sequence shows its DRS4 run, then its CALI run
     assert result["rows"] == [f"{r:05d}" for s in sequences
                               for r in ((s["drs4_run"], s["run"]) if s["type"] != "DATA" else (s["run"],))]
-    assert len(result["imgs"]) == 4 * len(data_runs(local_night)) + 3
+    assert len(result["imgs"]) == 4 * len(data_runs(local_night)) + 3 + 1  # + the transparency plot
     broken = [i for i in result["imgs"] if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
     assert broken == [], broken
     for img in result["imgs"]:
