@@ -45,8 +45,8 @@ PEAK_MB = {
     "night_page": 8,
     # DL1b (dl1ab.smk): the demo night (400 events per sub-run) and the tests' DL1b night, 2026-12-01
     "find_tailcuts": 480,
-    "catB_calibration": 544,
-    "dl1ab": 547,
+    "catB_calibration": 545,
+    "dl1ab": 548,
     # transparency and provenance (2026-12-01): benchmark of the tests' real-tool night (377 MB) and
     # /usr/bin/time on the demo night's files (404 MB)
     "cherenkov_transparency": 404,
