@@ -340,11 +340,12 @@ def final_products(root: Path) -> list[Path]:
 
 def incomplete(products: list[Path]) -> list[tuple[str, bytes]]:
     """Products that are not whole: fake-tool products must read 'fake product', our own
-    datacheck plot files (plots/) must be non-empty and their JSON must parse."""
+    datacheck plot files (plots/) and provenance documents (provenance/) must be non-empty and
+    their JSON must parse."""
     bad = []
     for p in products:
         data = p.read_bytes()
-        if "plots" in p.parts:
+        if "plots" in p.parts or "provenance" in p.parts:
             ok = bool(data)
             if ok and p.suffix == ".json":
                 try:
