@@ -11,8 +11,8 @@ throw-away nginx WebDAV server (tests/infra/nginx.py). Per DATA run it reports:
   landed     when its last sub-run finished landing (the newest mtime of its raw files)
   published  when its run datacheck PDF appeared on the web server (polled every 0.5 s)
   latency    published - landed
-  budget     cycle + processing + 120 s, the target; processing = how long the Snakemake cycle that
-             finished the run took (from follow's cycle logs)
+  budget     cycle + processing + 120 s, the target; processing = the time lstosa-follow's Snakemake
+             passes ran between the run's landing and its publication (follow/state.json)
 
 and lstosa-follow's CPU per idle cycle (target < 2 s). Exit 1 if a run was never published.
 """
@@ -51,16 +51,6 @@ def models_dir(work: Path) -> Path:
     out = work / "models"
     subprocess.run([str(LST_BIN / "lstosa-make-models"), "--output-dir", str(out), "--config",
                     str(ROOT / "config" / "lstchain" / "lstchain_config.json")], check=True, capture_output=True)
-    return out
-
-
-def cycle_durations(follow_dir: Path) -> list[tuple[float, float]]:
-    """(start, end) of every Snakemake cycle, from its log file's birth and last write."""
-    out = []
-    for log in sorted(follow_dir.glob("snakemake.cycle*.log")):
-        st = log.stat()
-        start = getattr(st, "st_birthtime", None) or st.st_ctime
-        out.append((min(start, st.st_mtime), st.st_mtime))
     return out
 
 
@@ -122,7 +112,7 @@ def main(argv=None) -> int:
                 proc.wait(timeout=60)
         server.stop()
     state = json.loads((data / "running_analysis" / YYYYMMDD / "v0.1" / "follow" / "state.json").read_text())
-    cycles = cycle_durations(data / "running_analysis" / YYYYMMDD / "v0.1" / "follow")
+    cycles = [tuple(t) for t in state.get("snakemake_times", [])]  # (start, end) of each Snakemake pass
     print(f"night: {args.data_runs} DATA runs x {args.subruns} sub-runs x {args.events} events; sub-run every "
           f"{args.subrun_seconds:g} s, runs {args.run_gap:g} s apart; cycle {args.cycle:g} s, "
           f"run-end quiet {args.run_end_quiet:g} s")
@@ -134,8 +124,8 @@ def main(argv=None) -> int:
             print(f"run {run:05d}: NOT published")
             ok = False
             continue
-        finishing = [end - start for start, end in cycles if start <= published[run] and end >= landed]
-        processing = max(finishing, default=0.0)
+        processing = sum(min(end, published[run]) - max(start, landed) for start, end in cycles
+                         if start <= published[run] and end >= landed)
         latency = published[run] - landed
         budget = args.cycle + processing + 120
         print(f"run {run:05d}: landed {landed - t0:7.1f} s, published {published[run] - t0:7.1f} s, latency "

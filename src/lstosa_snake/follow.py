@@ -125,6 +125,7 @@ class Follower:
         self.night_over = False
         self.idle_cpu: list[float] = []  # CPU seconds of each idle cycle (benchmarks/follow_bench.py)
         self.done_at: dict[int, float] = {}  # run -> when its run-level products were first all there
+        self.snakemake_times: list[tuple[float, float]] = []  # (start, end) of each cycle's Snakemake
         self.load()
 
     # ---- state
@@ -138,6 +139,7 @@ class Follower:
         self.rows = {int(r): row for r, row in state.get("rows", {}).items()}
         self.failed_runs = set(state.get("failed_runs", []))
         self.done_at = {int(r): t for r, t in state.get("done_at", {}).items()}
+        self.snakemake_times = [tuple(t) for t in state.get("snakemake_times", [])]
 
     def save(self, states: dict) -> None:
         atomic.write_json(self.dir / "state.json", {
@@ -148,6 +150,7 @@ class Follower:
             "idle_cpu_s": {"n": len(self.idle_cpu), "max": round(max(self.idle_cpu, default=0.0), 4),
                            "mean": round(sum(self.idle_cpu) / len(self.idle_cpu), 4) if self.idle_cpu else 0.0},
             "done_at": {str(r): t for r, t in self.done_at.items()},
+            "snakemake_times": self.snakemake_times[-500:],
         })
 
     # ---- one cycle
@@ -185,9 +188,11 @@ class Follower:
         cmd = self.night.command([], wanted, ["--keep-going", "--rerun-incomplete"])
         log = self.dir / f"snakemake.cycle{self.cycles:04d}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        start = time.time()
         with open(log, "w") as fh:
             rc = subprocess.run(cmd, cwd=self.night.s.base, stdout=fh, stderr=subprocess.STDOUT,
                                 env=tool_env(self.night.s.base), preexec_fn=_stop_with_parent).returncode
+        self.snakemake_times.append((start, time.time()))  # benchmarks/follow_bench.py: processing time
         done = sum(1 for t in wanted if Path(t).is_file())
         self.echo(f"cycle {self.cycles}: {done}/{len(wanted)} products ready (Snakemake exit {rc}, log {log})")
         # a run is failed while its last attempt left its run products missing; a later cycle may fix it
