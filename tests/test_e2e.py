@@ -83,8 +83,12 @@ def test_dl2_content(local_night):
             assert col in dl2["columns"]
         assert 0.0 <= dl2["gammaness_min"] <= dl2["gammaness_max"] <= 1.0 and dl2["gammaness_nan"] == 0
         assert dl2["reco_energy_positive"]
-        # every DL1 event that lstchain's DL2 filters keep is in DL2, and nothing else
-        assert sorted(dl2["event_ids"]) == sorted(probe("--filtered", dl1, config))
+        # every event of the run's DL1b sub-runs (re-cleaned by dl1ab: what DL2 is made from) that lstchain's
+        # DL2 filters keep is in DL2, and nothing else
+        dl1b = sorted(local_night.product("DL1", DATE, PROD, "dl1b").glob(f"dl1_LST-1.Run{r:05d}.*.h5"))
+        assert dl1b and dl1.is_file()
+        kept = [e for f in dl1b for e in probe("--filtered", f, config)]
+        assert sorted(dl2["event_ids"]) == sorted(kept)
         assert dl2["rows"] > 0
 
 

@@ -36,8 +36,11 @@ def test_graphs_of_a_toy_night(tmp_path):
     data = tmp_path / "data"
     make_toy_night(data, runs={1874: 3, 1875: 2})
     out_dir = tmp_path / "graphs"
+    models = tmp_path / "models"  # the workflow checks models_dir at start (a clean clone has no demo models)
+    models.mkdir()
     out = subprocess.run([str(GRAPH), "--date", "2020-01-27", "--data-root", str(data), "--run", "1875",
-                          "--out-dir", str(out_dir)], capture_output=True, text=True, timeout=240, cwd="/")
+                          "--out-dir", str(out_dir), "--config", f"models_dir={models}"], capture_output=True,
+                         text=True, timeout=240, cwd="/")
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in out_dir.iterdir()) == ["dag_20200127_Run01875.svg", "rulegraph.svg"]
     svg = (out_dir / "dag_20200127_Run01875.svg").read_text()

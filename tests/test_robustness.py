@@ -699,11 +699,11 @@ def test_missing_or_empty_borrowed_calibration_refused(toy):
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text("calibration\n")
     error = one_error_line(dry_run(toy, f"night_summary={nocal}"))  # time calibration missing
-    assert "no DRS4+CALI calibration pair and no earlier night within 4 nights holds complete calibration" in error
+    assert "no DRS4+CALI calibration pair and no earlier night within 4 nights holds a PEDCALIB run with raw files or complete calibration" in error
     files[2].parent.mkdir(parents=True, exist_ok=True)
     files[2].write_text("")  # present but empty
     error = one_error_line(dry_run(toy, f"night_summary={nocal}"))
-    assert "no earlier night within 4 nights holds complete calibration" in error
+    assert "no earlier night within 4 nights holds a PEDCALIB run with raw files or complete calibration" in error
     files[2].write_text("calibration\n")
     res = dry_run(toy, f"night_summary={nocal}")
     assert res.returncode == 0, str(res)

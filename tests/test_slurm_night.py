@@ -48,20 +48,25 @@ def test_slurm_night_matches_local(local_night, slurm_cluster, sbatch_spy, tmp_p
             assert local["rows"] > 0
             assert slurm == local, f"{name} differs between the local and the SLURM run"
 
-    # One sbatch per sub-run chain (its three rules in one job, named after the sub-run), one for the
-    # calibration, one per other job that is not a local bookkeeping rule
+    # One sbatch per sub-run's r0_to_dl1 (subrun_chain) and one per its DL1b chain (dl1ab, datacheck, DL2:
+    # it waits for the run's tail cuts), one for the calibration, one per other job that is not a local rule
     calls = sbatch_spy.calls()
     n_jobs = int(res.output.split("Job stats:")[1].split("total")[1].split()[0])
     local = sum(res.output.count(f"localrule {r}:") for r in ("all", "run_summary_ecsv", "run_plots", "close_night",
-                                                              "night_page", "publish_datacheck"))
+                                                              "night_page", "publish_datacheck", "run_provenance",
+                                                              "transparency_plot"))
     subruns = [f"{r['run']:05d}.{s:04d}" for r in plan["runs"] if r["run_type"] == "DATA"
                for s in range(r["n_subruns"]) if f"{r['run']:05d}.{s:04d}" != "02004.0001"]
-    # each chain's 3 jobs and the calibration's 3 jobs go out as one sbatch each
-    assert len(calls) == n_jobs - local - 2 * len(subruns) - 2, (len(calls), n_jobs, local)
+    names = [re.findall(r"--job-name (\S+)", c)[-1] for c in calls]  # ours comes last on the line
+    assert len(names) == len(set(names)), names  # every job or group went out once
+    assert len(calls) < n_jobs - local, (len(calls), n_jobs, local)  # groups: fewer sbatch calls than jobs
+    assert not [n for n in names if n.split(".")[0] in ("run_summary_ecsv", "run_plots", "close_night", "night_page",
+                                                        "publish_datacheck", "run_provenance", "transparency_plot")]
     assert sum("--job-name calibration.Run" in c for c in calls) == 1
     for sub in subruns:
         run, subrun = sub.split(".")
         assert sum(f"--job-name subrun_chain.Run{run}.{subrun}" in c for c in calls) == 1, sub
+        assert sum(f"--job-name dl1b_chain.Run{run}.{subrun}" in c for c in calls) == 1, sub
     assert not re.search(r"FAILED|OUT_OF_MEMORY", res.output), "a job failed (e.g. killed above its memory request)"
     finished = out_root / "running_analysis" / DATE / PROD / "NightFinished.txt"
     assert finished.read_text().startswith("night 2020-01-27 closed")

@@ -123,6 +123,7 @@ class Follower:
         self.failed_runs: set[int] = set()
         self.cycles = self.busy_cycles = 0
         self.night_over = False
+        self.last_states: dict = {}
         self.idle_cpu: list[float] = []  # CPU seconds of each idle cycle (benchmarks/follow_bench.py)
         self.done_at: dict[int, float] = {}  # run -> when its run-level products were first all there
         self.snakemake_times: list[tuple[float, float]] = []  # (start, end) of each cycle's Snakemake
@@ -161,6 +162,7 @@ class Follower:
         changed = self.watch.look(now, night_over)
         if not changed and self.cycles > 1:
             self.idle_cpu.append(time.process_time() - cpu0)
+            self.save(self.last_states)  # a small atomic JSON write: the idle figures stay current
             return False
         self.busy_cycles += 1
         new = [r for r, v in self.watch.runs.items() if r not in self.rows and 0 in v.complete_subruns()]
@@ -176,7 +178,7 @@ class Follower:
                              bool(self.config.get("dl1ab", True)))
             if wanted:
                 self.snakemake(wanted)
-        states = run_states(summary, self.rows, self.watch, self.paths, self.failed_runs)
+        states = self.last_states = run_states(summary, self.rows, self.watch, self.paths, self.failed_runs)
         for run, st in states.items():
             if st["state"] == "done":
                 self.done_at.setdefault(run, time.time())
