@@ -16,6 +16,12 @@ The command list is taken from the workflow's own dry run (`-n -p`), so all thre
 commands with the same arguments. Printed: wall time, CPU time of all processes, CPU utilisation
 of the cores (CPU / (wall x cores)) and the ratio to `direct`. The final products of each variant
 are listed and must be the same set of files.
+
+    .venv/bin/python benchmarks/demo_bench.py --stages [--repeat 1] [--cores 2]
+
+instead times the workflow on the same night twice: `before`, without the stages of issue 14 (DL1b,
+Cat-B, Cherenkov transparency, PROV documents: STAGES_OFF), and `after`, with the defaults (all on), and
+prints the ratio against the issue's limit of 1.5x.
 """
 
 from __future__ import annotations
@@ -182,6 +188,28 @@ def run_variant(variant: str, work: Path, data: Path, out: Path, models: Path, c
 
 
 VARIANTS = ("workflow", "direct+runner", "direct")
+#: the night as it was before issue 14's stages (--stages: `before`)
+STAGES_OFF = ("dl1ab=False", "apply_catB_calibration=False", "cherenkov_transparency=False", "provenance=False")
+STAGES_LIMIT = 1.5
+
+
+def compare_stages(work: Path, data: Path, models: Path, cores: int, repeat: int) -> int:
+    """The workflow without and with issue 14's stages on the same night; 0 when within STAGES_LIMIT."""
+    walls: dict[str, list[float]] = {"before": [], "after": []}
+    for rep in range(repeat):
+        for name, extra in (("before", STAGES_OFF), ("after", ())):
+            wall, cpu, njobs, made = run_variant("workflow", work, data, work / f"out-{name}", models, cores, extra)
+            walls[name].append(wall)
+            print(f"# {name} run {rep + 1}: {wall:.1f} s wall, {cpu:.1f} s CPU, {njobs} jobs, {len(made)} products",
+                  file=sys.stderr, flush=True)
+    before, after = min(walls["before"]), min(walls["after"])
+    ratio = after / before
+    print(f"{'stages':<8} {'wall s':>7}   ({cores} cores, best of {repeat})")
+    print(f"{'before':<8} {before:>7.1f}   ({' '.join(STAGES_OFF)})")
+    print(f"{'after':<8} {after:>7.1f}   (defaults)")
+    verdict = "within" if ratio <= STAGES_LIMIT else "ABOVE"
+    print(f"ratio {ratio:.2f}x: {verdict} the limit of {STAGES_LIMIT}x")
+    return 0 if ratio <= STAGES_LIMIT else 1
 
 
 def main() -> int:
@@ -189,6 +217,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs per variant (the fastest counts)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    ap.add_argument("--stages", action="store_true",
+                    help="time the workflow without and with issue 14's stages (DL1b, Cat-B, transparency, PROV)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="lstosa-demo-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -198,6 +228,11 @@ def main() -> int:
                        check=True, capture_output=True)
     subprocess.run([LST_BIN / "lstosa-make-models", "--output-dir", models, "--config",
                     ROOT / "config" / "lstchain" / "lstchain_config.json"], check=True, capture_output=True)
+    if args.stages:
+        rc = compare_stages(work, data, models, args.cores, args.repeat)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return rc
     results: dict[str, list[tuple[float, float]]] = {}
     sets = {}
     for rep in range(args.repeat):

@@ -29,7 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .rf_models import choose_models_dir, run_pointing_dec
+from .rf_models import choose_models_dir, run_pointing_dec, subdirs_by_name
 
 #: lstchain 0.12's standard cleaning (tailcuts_clean_with_pedestal_threshold): LSTOSA's DL1_PROD_ID
 STANDARD_PICTURE, STANDARD_BOUNDARY = 8, 4
@@ -64,16 +64,7 @@ def nsb_level(picture: int, nsb: float) -> float:
 
 def nsb_dirs(models_root: Path) -> dict[float, Path]:
     """NSB level -> directory, for the ``*nsb_tuning_X.XX`` directories of a models tree."""
-    out = {}
-    try:
-        entries = sorted(Path(models_root).iterdir())
-    except FileNotFoundError:
-        return out
-    for entry in entries:
-        m = _NSB_DIR.search(entry.name)
-        if m and entry.is_dir():
-            out[float(m.group(1))] = entry
-    return out
+    return subdirs_by_name(models_root, _NSB_DIR, lambda m: float(m.group(1)))
 
 
 def choose_models(models_root: Path, level: float | None, dec: float | None = None, run: int | None = None) -> Path:

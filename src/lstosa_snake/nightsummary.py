@@ -449,20 +449,27 @@ def _merged_has_night(path: Path, night: dt.date) -> bool:
 _R0_NAME = re.compile(r"^LST-1\.(\d)\.Run(\d{5})\.(\d{4})\.fits\.fz$")
 
 
+def raw_file_entries(r0_dir):
+    """(run, sub-run, stream) and the ``os.DirEntry`` of every R0 stream file in one night directory:
+    one listing (``scandir`` also gives sizes without an extra open); nothing when it does not exist."""
+    try:
+        entries = os.scandir(r0_dir)
+    except FileNotFoundError:
+        return
+    with entries:
+        for entry in entries:
+            m = _R0_NAME.match(entry.name)
+            if m:
+                stream, run, subrun = (int(g) for g in m.groups())
+                yield (run, subrun, stream), entry
+
+
 def scan_raw_files(r0_dir) -> dict[tuple[int, int], set[int]]:
     """Map (run, sub-run) -> set of stream numbers present in one R0 night directory.
 
     One directory listing: cheap even for 40,000 files.
     """
     found: dict[tuple[int, int], set[int]] = {}
-    try:
-        entries = os.scandir(r0_dir)
-    except FileNotFoundError:
-        return found
-    with entries:
-        for entry in entries:
-            m = _R0_NAME.match(entry.name)
-            if m:
-                stream, run, subrun = (int(g) for g in m.groups())
-                found.setdefault((run, subrun), set()).add(stream)
+    for (run, subrun, stream), _ in raw_file_entries(r0_dir):
+        found.setdefault((run, subrun), set()).add(stream)
     return found

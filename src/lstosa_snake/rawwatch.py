@@ -13,12 +13,11 @@ A sub-run file is never handed to a tool before that.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_R0_NAME = re.compile(r"^LST-1\.([1-4])\.Run(\d{5})\.(\d{4})\.fits\.fz$")
+from .nightsummary import raw_file_entries
+
 STREAMS = (1, 2, 3, 4)
 
 #: (run, sub-run, stream) -> size in bytes
@@ -26,21 +25,14 @@ Snapshot = dict[tuple[int, int, int], int]
 
 
 def snapshot(r0_dir: Path) -> Snapshot:
-    """One directory listing with sizes (``scandir`` gives them without an extra open)."""
+    """One directory listing with sizes: (run, sub-run, stream) -> bytes."""
     out: Snapshot = {}
-    try:
-        entries = os.scandir(r0_dir)
-    except FileNotFoundError:
-        return out
-    with entries:
-        for entry in entries:
-            m = _R0_NAME.match(entry.name)
-            if m:
-                stream, run, subrun = (int(g) for g in m.groups())
-                try:
-                    out[(run, subrun, stream)] = entry.stat().st_size
-                except FileNotFoundError:  # removed between listing and stat
-                    continue
+    for key, entry in raw_file_entries(r0_dir):
+        if key[2] in STREAMS:
+            try:
+                out[key] = entry.stat().st_size
+            except FileNotFoundError:  # removed between listing and stat
+                continue
     return out
 
 

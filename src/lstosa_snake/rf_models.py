@@ -39,18 +39,24 @@ class ModelChoiceError(ConfigError):
     """No models directory can be chosen for a run (names the run and directory)."""
 
 
+def subdirs_by_name(root: Path, pattern: re.Pattern, value) -> dict[float, Path]:
+    """value(match) -> directory, for the sub-directories of ``root`` whose name ``pattern`` finds
+    (``search``); empty when ``root`` does not exist."""
+    out = {}
+    try:
+        entries = sorted(Path(root).iterdir())
+    except FileNotFoundError:
+        return out
+    for entry in entries:
+        m = pattern.search(entry.name)
+        if m and entry.is_dir():
+            out[value(m)] = entry
+    return out
+
+
 def dec_lines(models_dir: Path) -> dict[float, Path]:
     """Declination (deg) -> sub-directory for every ``dec_NNNN``/``dec_min_NNNN`` directory."""
-    lines = {}
-    try:
-        entries = list(Path(models_dir).iterdir())
-    except FileNotFoundError:
-        return lines
-    for entry in entries:
-        m = _DEC_DIR.match(entry.name)
-        if m and entry.is_dir():
-            lines[(-1 if m.group(1) else 1) * int(m.group(2)) / 100] = entry
-    return lines
+    return subdirs_by_name(models_dir, _DEC_DIR, lambda m: (-1 if m.group(1) else 1) * int(m.group(2)) / 100)
 
 
 def culmination_angle(dec_deg: float, latitude_deg: float = LST1_LATITUDE_DEG) -> float:
