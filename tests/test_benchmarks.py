@@ -89,6 +89,32 @@ def test_demo_bench_direct_script_makes_the_workflows_products(tmp_path):
     assert njobs == 3 * 5 + 6 * 2 + 4 + 1 + 4, njobs
 
 
+def test_demo_bench_stages_compares_the_same_night_without_and_with_the_stages(tmp_path, monkeypatch, capsys):
+    """--stages runs the workflow twice on one night, the first time with issue 14's stages switched off,
+    and judges the ratio of the fastest walls against 1.5x (run_variant replaced: the real one is above)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import demo_bench
+    finally:
+        sys.path.remove(str(BENCH))
+    calls, walls = [], iter([100.0, 140.0, 110.0, 130.0])  # before, after, before, after
+
+    def fake_run_variant(variant, work, data, out, models, cores, extra=()):
+        calls.append((variant, out.name, tuple(extra)))
+        return next(walls), 1.0, 31, {"p"}
+
+    monkeypatch.setattr(demo_bench, "run_variant", fake_run_variant)
+    assert demo_bench.compare_stages(tmp_path, tmp_path / "data", tmp_path / "m", 2, repeat=2) == 0
+    assert calls[0] == ("workflow", "out-before", demo_bench.STAGES_OFF) and calls[1] == ("workflow", "out-after", ())
+    assert {"dl1ab=False", "apply_catB_calibration=False", "cherenkov_transparency=False",
+            "provenance=False"} == set(demo_bench.STAGES_OFF)
+    out = capsys.readouterr().out
+    assert "ratio 1.30x: within" in out, out  # the fastest of each: 100 s before, 130 s after
+    walls = iter([100.0, 151.0])
+    assert demo_bench.compare_stages(tmp_path, tmp_path / "data", tmp_path / "m", 2, repeat=1) == 1
+    assert "ratio 1.51x: ABOVE" in capsys.readouterr().out
+
+
 @pytest.mark.slurm
 def test_slurm_scale_bench_side_by_side_makes_the_same_products(slurm_cluster, tmp_path):
     """The smoke size of benchmarks/slurm_scale_bench.py: both variants run on the wide partition, make

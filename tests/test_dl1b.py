@@ -186,6 +186,8 @@ def dl1b_night(models_dir, tmp_path_factory):
             work.mkdir(parents=True, exist_ok=True)
             targets = [str(NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
                            .dl2_subrun(run, sub)) for run in DRIFT for sub in (0, 1)]
+            targets += [str(NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
+                            .dl1_run(run)) for run in DRIFT]  # merged from the DL1b files
             res = run_snakemake(["--snakefile", REPO / "Snakefile", "--directory", work, "--cores", "2",
                                  "--config", f"date={DATE}", f"data_root={data}", f"models_dir={models}",
                                  "apply_catB_calibration=True", "catB_min_events=50", "--", *targets],
@@ -227,6 +229,22 @@ def test_dl1ab_cleans_with_the_finders_levels(dl1b_night):
         "print(json.dumps([int(a.col('n_pixels')[m].sum()), int(b.col('n_pixels')[m].sum())]))"
         % (str(p.dl1_subrun(1875, 0)), str(p.dl1b_subrun(1875, 0)))))
     assert 0 < npix[1] < npix[0], npix
+
+
+@pytest.mark.tools
+@pytest.mark.e2e
+def test_merged_dl1_is_the_dl1b_of_its_subruns(dl1b_night):
+    """The run's merged DL1 holds the DL1b parameters (those its DL2 was made from), not DL1a's."""
+    p = dl1b_night
+    cols = json.loads(_py(
+        "import tables, json, numpy as np\n"
+        "col = lambda f: tables.open_file(f).get_node('/dl1/event/telescope/parameters/LST_LSTCam').col('n_pixels')\n"
+        "print(json.dumps({k: [int(x) for x in np.concatenate([col(f) for f in fs])] for k, fs in %r.items()}))"
+        % {"merged": [str(p.dl1_run(1875))], "dl1b": [str(p.dl1b_subrun(1875, s)) for s in (0, 1)],
+           "dl1a": [str(p.dl1_subrun(1875, s)) for s in (0, 1)]}))
+    assert len(cols["merged"]) == len(cols["dl1b"]) == 2 * 300
+    assert cols["merged"] == cols["dl1b"]
+    assert cols["merged"] != cols["dl1a"]  # run 01875 was re-cleaned at 10/5
 
 
 @pytest.mark.tools

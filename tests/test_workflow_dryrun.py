@@ -83,3 +83,13 @@ def test_no_date_given():
     res = snakemake("-n", "--cores", "1")
     assert res.returncode != 0
     assert "lstosa-snake: ERROR: no night given: add --config date=YYYY-MM-DD" in res.stderr
+
+
+def test_lint_is_clean(seed_night):
+    """`snakemake --lint` finds nothing to say about any rule (the brief: the lint stays clean)."""
+    root, cfg = seed_night
+    res = snakemake("--lint", "--config", "date=2020-01-27", *cfg)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert "Lints for" not in out, out[-3000:]
+    assert "your workflow is in a good condition" in out, out[-3000:]

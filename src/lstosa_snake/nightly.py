@@ -57,21 +57,22 @@ from .atomic import write_text as atomic_write_text
 from .integrity import closed_night_problems, damaged_products
 from .notify import notify
 from .opscli import add_common_arguments, common_settings, join_option_values
-from .outlook import CALIBRATION_ONLY, EMPTY, MISSING_RAW, check_config, night_outlook
+from .outlook import CALIBRATION_ONLY, check_config
 from .policy import decide, updated_policy
 from .production import NightLock, write_manifest
-from .progress import error_line, job_stats
+from .progress import error_line
 from .runner import disk_full_note
-from .smkrun import SnakemakeRuns, tool_env
-from .status import POLICY_FILE, compact_list, night_status, read_failures, read_policy
+from .night_summary_lines import end_summary
+from .nightly_checks import (EXIT_DAMAGED, EXIT_ERROR, EXIT_OK, EXIT_OPEN, EXIT_TIMEOUT, EXIT_USAGE, NightChecks,
+                             NightResult)
+from .smkrun import tool_env
+from .status import POLICY_FILE, night_status, read_failures, read_policy
 
-EXIT_OK, EXIT_USAGE, EXIT_OPEN, EXIT_TIMEOUT, EXIT_ERROR, EXIT_DAMAGED = 0, 2, 3, 4, 5, 6
 
 # what lstosa-reprocess and lstosa-follow use from here (some of it lives in the modules imported above)
 __all__ = ["EXIT_OK", "EXIT_USAGE", "EXIT_OPEN", "EXIT_TIMEOUT", "EXIT_ERROR", "EXIT_DAMAGED", "Settings",
            "NightResult", "Night", "NightLock", "add_common_arguments", "common_settings", "join_option_values",
            "tool_env", "main"]
-NOTHING_TO_DO = "Nothing to be done"
 
 
 # --------------------------------------------------------------------------- settings
@@ -110,22 +111,9 @@ class Settings:
         return items
 
 
-@dataclass
-class NightResult:
-    date: str
-    prod_id: str
-    state: str  # closed | already-closed | busy | open | timeout | error
-    exit_code: int
-    summary: str = ""
-    log: str | None = None
-    seconds: float = 0.0
-    runs_closed: list[int] = field(default_factory=list)
-    runs_open: dict[int, str] = field(default_factory=dict)
-    failed_subruns: dict[int, list[int]] = field(default_factory=dict)
-
-
-class Night(SnakemakeRuns):
-    """The processing of one night under its lock; see the module docstring."""
+class Night(NightChecks):
+    """The processing of one night under its lock; see the module docstring (the checks before it:
+    nightly_checks)."""
 
     def __init__(self, settings: Settings):
         self.s = settings
@@ -231,110 +219,6 @@ class Night(SnakemakeRuns):
             self.say(f"{'cancelled' if ok else 'could not cancel'} {len(ids)} SLURM job(s) left queued or running by "
                      f"an earlier, killed run of this night ({', '.join(ids)}): their jobs are redone")
 
-    def persisted_failed(self) -> list[str]:
-        keep = set(self.config.get("failed_subruns") or []) | set(read_policy(self.rdir).get("failed_subruns") or [])
-        return sorted(keep)
-
-    def plan_only(self) -> NightResult:
-        """--dry-run: what would run, from Snakemake's dry run. Writes nothing (no lock, no log)."""
-        p = self.paths
-        result = NightResult(str(p.night), p.prod_id, "dry-run", EXIT_OK)
-        check_config(self.config, self.s.base)
-        lines = []
-        if not p.night_finished.exists():
-            outlook = night_outlook(self.config, self.s.base)
-            if outlook.kind in (EMPTY, MISSING_RAW):
-                result.exit_code = EXIT_OK if outlook.kind == EMPTY else EXIT_ERROR
-                result.summary = f"dry run: {outlook.message}"
-                self.say(result.summary)
-                return result
-        else:
-            problems = closed_night_problems(p, limit=20)
-            if problems:
-                lines += [f"closed night with {len(problems)} product problem(s) (lstosa-nightly --repair):",
-                          *(f"  {x}" for x in problems)]
-        rc, output = self.dry_run(self.persisted_failed())
-        if rc is None:
-            raise LstosaError(f"night {p.night} prod {p.prod_id}: the dry run did not finish within --timeout "
-                              f"{self.s.timeout:g} s")
-        if rc != 0:
-            raise ConfigError(f"night {p.night} prod {p.prod_id}: Snakemake refused to start: {error_line(output)}")
-        stats = {k: v for k, v in job_stats(output).items() if k != "all"}
-        if NOTHING_TO_DO in output or not stats:
-            lines.insert(0, f"dry run: night {p.night} prod {p.prod_id}: nothing to do")
-        else:
-            lines.insert(0, f"dry run: night {p.night} prod {p.prod_id}: would run {sum(stats.values())} job(s): "
-                         + ", ".join(f"{k} {v}" for k, v in stats.items()))
-        result.summary = "\n".join(lines)
-        for line in lines:
-            self.say(line)
-        return result
-
-    def before_lock(self, result: NightResult) -> bool:
-        """A night with nothing to process, or whose DATA runs have no raw data: say so and touch
-        nothing (no lock, no log, no directory). True when the invocation ends here."""
-        self.outlook = night_outlook(self.config, self.s.base)
-        if self.outlook.kind == EMPTY:
-            result.state, result.exit_code, result.summary = "no-data", EXIT_OK, self.outlook.message
-        elif self.outlook.kind == MISSING_RAW:
-            result.state, result.exit_code, result.summary = "error", EXIT_ERROR, (
-                f"{self.outlook.message}: nothing processed (raw files not yet copied, or lost?)")
-        else:
-            return False
-        self.say(result.summary)
-        if result.exit_code != EXIT_OK:
-            notify(self.s, result, self.say)
-        return True
-
-    def closed_night(self, result: NightResult) -> bool:
-        """A closed night, before any log is opened: damaged (products missing or changed), intact
-        with nothing to do, or work to do (then False: it is processed). Only the last writes."""
-        p = self.paths
-        problems = closed_night_problems(p, limit=20)
-        if problems and self.s.repair:
-            return False
-        if problems:
-            result.state, result.exit_code = "damaged", EXIT_DAMAGED
-            lines = [f"night {p.night} prod {p.prod_id}: CLOSED, but {len(problems)} product problem(s) since "
-                     "it was closed:", *(f"  {x}" for x in problems),
-                     f"repair (rebuilds exactly these, keeps the rest): lstosa-nightly --repair{self.cli_args()}"]
-            result.summary = "\n".join(lines)
-            for line in lines:
-                self.say(line)
-            notify(self.s, result, self.say)
-            return True
-        if self.s.repair:
-            self.say(f"night {p.night} prod {p.prod_id}: every product recorded at closing is intact: nothing to repair")
-        rc, output = self.dry_run(self.persisted_failed())
-        if rc is None:  # nothing was done: the next invocation checks again
-            result.state, result.exit_code = "timeout", EXIT_TIMEOUT
-            result.summary = (f"night {p.night} prod {p.prod_id} (closed): Snakemake's dry run did not finish "
-                              f"within --timeout {self.s.timeout:g} s: nothing done")
-            self.say(result.summary)
-            return True
-        if rc != 0:
-            raise ConfigError(f"night {p.night} prod {p.prod_id} (closed): Snakemake refused to start: "
-                              f"{error_line(output)} (nothing done)")
-        if NOTHING_TO_DO in output:
-            result.state, result.exit_code = "already-closed", EXIT_OK
-            result.summary = (f"night {p.night} (prod {p.prod_id}) is already closed ({p.night_finished}) and "
-                              "Snakemake has nothing to do: nothing done")
-            self.say(result.summary)
-            return True
-        jobs = ", ".join(f"{k} {v}" for k, v in job_stats(output).items())
-        note = f"the night is marked closed but Snakemake has work to do ({jobs or 'see the log'}): resuming"
-        self.say(note)
-        self.notes.append(note)
-        return False
-
-    def cli_args(self) -> str:
-        """--date ... --prod-id ... and the roots, for the commands the summary suggests."""
-        p = self.paths
-        return (f" --date {p.date} --prod-id {p.prod_id}" + (f" --configfile {self.s.config_file}" if self.s.config_file
-                                                            else "")
-                + (f" --output-root {p.output_root}" if p.output_root != p.data_root else "")
-                + f" --data-root {p.data_root}")
-
     def repair(self, failed: list[str]) -> int | None:
         """Rebuild exactly the missing or changed products (and what depends on them: the night's
         report, page and manifest); Snakemake alone would not: an existing report hides them."""
@@ -417,53 +301,16 @@ class Night(SnakemakeRuns):
         if damage:  # e.g. a repair that could not rebuild everything
             state = "damaged"
         result.state, result.exit_code = state, codes[state]
-        lines = [f"night {self.paths.night} prod {self.paths.prod_id}: {state.upper()}"]
-        if self.repaired and not damage:
-            lines.append(f"repaired {len(self.repaired)} product(s): {', '.join(self.repaired[:10])}"
-                         + (" ..." if len(self.repaired) > 10 else ""))
-        if damage:
-            lines += ["products missing or changed since closing:", *(f"  {x}" for x in damage),
-                      f"repair: lstosa-nightly --repair{self.cli_args()}"]
-        full = disk_full_note(self.rdir)
-        if full:
-            lines.append(f"ERROR: output disk full{full}: free space, then run again (the night resumes)")
         try:
             st = night_status(self.s.config(self.persisted_failed()), self.s.base)
         except LstosaError as exc:
             st = {"sequences": [], "problems": [str(exc)], "open_runs": []}
-        policy = read_policy(self.rdir)
-        for seq in st["sequences"]:
-            if seq["type"] != "DATA" or not seq.get("processed", not seq.get("excluded_run")):  # status: run planned
-                continue
-            run = seq["run"]
-            if seq["stages"].get("merge") == 1.0:
-                result.runs_closed.append(run)
-            if seq.get("failed_subruns"):
-                result.failed_subruns[run] = seq["failed_subruns"]
-        for run in policy.get("open_runs", []) if state != "closed" else []:
-            result.runs_open[run] = "too few successful sub-runs or a run-level step failed"
-        n_data = sum(1 for q in st["sequences"] if q["type"] == "DATA" and q.get("processed", not q.get("excluded_run")))
-        lines.append(f"runs merged: {len(result.runs_closed)} of {n_data}"
-                     + (f" ({', '.join(f'{r:05d}' for r in result.runs_closed)})" if result.runs_closed else ""))
-        closed_without = policy.get("failed_subruns") or []
-        if closed_without:
-            lines.append(f"closed without failed sub-runs: {', '.join(closed_without)}")
-        for run in policy.get("open_runs", []) if state != "closed" else []:
-            lines.append(f"run {run:05d} left open: {compact_list(result.failed_subruns.get(run, []))} failed")
-        problems = st.get("problems") or []
-        if problems:
-            lines.append(f"problems ({len(problems)}):")
-            lines += [f"  {p}" for p in problems[:15]]
-            if len(problems) > 15:
-                lines.append(f"  ... {len(problems) - 15} more")
-        if state == "timeout":
-            lines.append(f"stopped after --timeout {self.s.timeout:g} s; the next invocation resumes")
-        lines.append(f"log: {self.log_path}")
-        lines.append(f"status: lstosa-status --date {self.paths.date} --prod-id {self.paths.prod_id}"
-                     + (f" --output-root {self.paths.output_root}" if self.paths.output_root != self.paths.data_root
-                        else "") + f" --data-root {self.paths.data_root}")
-        result.summary = "\n".join(lines)
-        for line in lines:
+        end = end_summary(self.paths, state, st, read_policy(self.rdir), repaired=self.repaired, damage=damage,
+                          disk_full=disk_full_note(self.rdir), timeout=self.s.timeout, log_path=self.log_path,
+                          repair_args=self.cli_args())
+        result.runs_closed, result.runs_open, result.failed_subruns = end.runs_closed, end.runs_open, end.failed_subruns
+        result.summary = "\n".join(end.lines)
+        for line in end.lines:
             self.say(line)
         notify(self.s, result, self.say)
 

@@ -8,7 +8,7 @@ never written; products go below ``output_root`` (by default the same tree)::
     monitoring/PixelCalibration/Cat-A/drs4_time_sampling_from_FF/<date>/<version>/time_calibration.Run01873.0000.h5
     monitoring/RunSummary/RunSummary_<date>.ecsv                      (when created from the raw files)
     DL1/<date>/<prod_id>/dl1_LST-1.Run01874.0001.h5                   (per sub-run)
-    DL1/<date>/<prod_id>/dl1_LST-1.Run01874.h5                        (per run, merged, no images)
+    DL1/<date>/<prod_id>/dl1_LST-1.Run01874.h5                        (per run, merged, no images; DL1b with dl1ab)
     DL1/<date>/<prod_id>/muons/muons_LST-1.Run01874[.0001].fits
     DL1/<date>/<prod_id>/interleaved/interleaved_LST-1.Run01874.0001.h5
     DL1/<date>/<prod_id>/datacheck/datacheck_dl1_LST-1.Run01874[.0001].h5 (+ .pdf per run)

@@ -468,9 +468,7 @@ def make_run_plots(run: int, dl1_path, dl2_path, out_dir) -> dict:
     _guarded("intensity", out_dir, lambda p: plot_intensity(dl1(), run, p), entries, meta)
     _guarded("image_parameters", out_dir, lambda p: plot_image_parameters(dl1(), run, p), entries, meta)
     _guarded("gammaness", out_dir, lambda p: plot_gammaness(dl2(), run, p), entries, meta)
-    manifest = {**meta, "plots": entries}
-    write_json(out_dir / MANIFEST, manifest)
-    return manifest
+    return write_manifest(out_dir, meta, entries)
 
 
 def make_calibration_plots(run: int, calibration_path, drs4_path, drs4_run: int, out_dir) -> dict:
@@ -487,8 +485,13 @@ def make_calibration_plots(run: int, calibration_path, drs4_path, drs4_run: int,
     _guarded("flatfield", out_dir, lambda p: plot_flatfield(cal(), ff(), run, p, geom()), entries, meta)
     _guarded("pedestal", out_dir, lambda p: plot_pedestal(cal(), ped(), run, p, geom()), entries, meta)
     _guarded("drs4_baseline", out_dir, lambda p: plot_drs4_baseline(drs4_path, drs4_run, p), entries, meta)
+    return write_manifest(out_dir, meta, entries)
+
+
+def write_manifest(out_dir: Path, meta: dict, entries: list) -> dict:
+    """A plot directory's plots.json: its metadata and one entry per plot (made or failed)."""
     manifest = {**meta, "plots": entries}
-    write_json(out_dir / MANIFEST, manifest)
+    write_json(Path(out_dir) / MANIFEST, manifest)
     return manifest
 
 

@@ -104,9 +104,7 @@ def make_transparency_plot(night_datacheck, date: str, out_dir) -> dict:
     entries: list = []
     plots._guarded("transparency", out_dir, lambda p: plot_transparency(read_table(night_datacheck), date, p),
                    entries, meta)
-    manifest = {**meta, "plots": entries}
-    plots.write_json(out_dir / plots.MANIFEST, manifest)
-    return manifest
+    return plots.write_manifest(out_dir, meta, entries)
 
 
 def main(argv=None) -> int:

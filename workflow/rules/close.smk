@@ -1,4 +1,4 @@
-# Closing the night: per run, merge the sub-runs' DL1 (without images), DL2 and muons and make
+# Closing the night: per run, merge the sub-runs' DL1 (DL1b with dl1ab; without images), DL2 and muons and make
 # the run's datacheck with its PDF; then the night-wise datacheck and the night report.
 # The tools take a directory or a glob: they are pointed at a staging directory of links to
 # exactly the sub-runs planned for the run (excluded or failed ones are not there).
@@ -9,7 +9,8 @@
 
 rule merge_dl1:
     input:
-        subrun_files("dl1_subrun"),
+        # the sub-runs' DL1b files when dl1ab is on (as LSTOSA merges them): the run's DL1 is the DL1 its DL2 was made from
+        subrun_files("dl1b_subrun" if DL1B else "dl1_subrun"),
     output:
         PATHS.pattern("dl1_run"),
     log:
@@ -161,7 +162,7 @@ rule close_night:
     params:
         tools=LST,
         config_args=plan_config_json,
-        base=str(BASE),
+        base=lambda wc: str(BASE),  # the workflow directory (config paths are relative to it), not a file prefix
     resources:
         mem_mb=mem_mb("close_night"),
         runtime=10,

@@ -125,7 +125,7 @@ rule night_page:
         benchmark_path("datacheck/night_page.tsv")
     params:
         python=PY,
-        base=str(BASE),
+        base=lambda wc: str(BASE),  # the workflow directory (config paths are relative to it), not a file prefix
         web_root=lambda wc, output: str(Path(output.page).parent.parent),
         config_args=plan_config_json,
         publish_status=str(PUBLISH_STATUS),
