@@ -25,8 +25,44 @@ TOOLS = (
     "lstchain_create_drs4_pedestal_file", "lstosa-create-time-calibration", "lstchain_create_calibration_file",
     "lstchain_data_r0_to_dl1", "lstchain_check_dl1", "lstchain_dl1_to_dl2", "lstchain_merge_hdf5_files",
     "lstosa-merge-hdf5-files", "lstchain_merge_muon_files", "lstchain_longterm_dl1_check", "lstosa-create-run-summary",
-    "lstosa-probe-run",
+    "lstosa-probe-run", "lstchain_find_tailcuts", "lstchain_create_cat_B_calibration_file", "lstchain_dl1ab",
 )
+#: events per kind in each fake sub-run, as the fake ``tables`` of the DL1b wrapper reports them
+#: (event_type 32 cosmics, 0 flat-field, 2 pedestal): enough for the finder (>= 100 pedestals per
+#: sub-run) and Cat-B (>= catB_min_events)
+FAKE_EVENT_TYPES = {32: 700, 0: 150, 2: 150}
+# python -m lstosa_snake.dl1b counts the event types of the DL1a and interleaved files with PyTables
+# (count_types) to decide whether the finder and Cat-B can run; the fake products are text, so its
+# python gets this stand-in, which answers FAKE_EVENT_TYPES for any file (nothing else of PyTables)
+FAKE_TABLES = f"""\"\"\"PyTables stand-in for lstosa_snake.dl1b.count_types with the fake tools (tests/fake_tools.py).\"\"\"
+import numpy as np
+
+COUNTS = {FAKE_EVENT_TYPES!r}
+
+
+class _Node:
+    def col(self, name):
+        assert name == "event_type", name
+        return np.repeat(np.array(list(COUNTS), dtype=np.int64), list(COUNTS.values()))
+
+
+class _File:
+    def __init__(self, path):
+        open(path).close()  # the file must exist
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def get_node(self, name):
+        return _Node()
+
+
+def open_file(path, mode="r"):
+    return _File(path)
+"""
 NIGHT = dt.date(2020, 1, 27)
 #: the toy night: one DRS4 and one CALI run, two DATA runs of 10 and 2 sub-runs
 TOY_RUNS = {1874: 10, 1875: 2}
@@ -45,8 +81,14 @@ def make_tools_bin(directory: Path) -> Path:
     stub = directory / "_no_tables"
     stub.mkdir(exist_ok=True)
     (stub / "tables.py").write_text('raise ImportError("no PyTables with the fake tools")\n')
+    # ... except python -m lstosa_snake.dl1b (the DL1b rules), which counts event types (FAKE_TABLES)
+    fake_tables = directory / "_fake_tables"
+    fake_tables.mkdir(exist_ok=True)
+    (fake_tables / "tables.py").write_text(FAKE_TABLES)
     py = directory / "python"
-    py.write_text(f'#!/bin/sh\nPYTHONPATH={quote(str(stub))} exec {quote(sys.executable)} "$@"\n')
+    py.write_text(f'#!/bin/sh\nstub={quote(str(stub))}\n'
+                  f'[ "$1 $2" = "-m lstosa_snake.dl1b" ] && stub={quote(str(fake_tables))}\n'
+                  f'PYTHONPATH="$stub" exec {quote(sys.executable)} "$@"\n')
     py.chmod(0o755)
     return directory
 
@@ -86,15 +128,20 @@ def make_toy_night(data_root: Path, night: dt.date = NIGHT, runs: dict[int, int]
     return summary
 
 
-def toy_config_args(tmp_path: Path, tools: Path) -> list[str]:
-    """--config KEY=VALUE items pointing the workflow at the fake tools and a models dir."""
+def toy_config_args(tmp_path: Path, tools: Path, dl1b: bool = False) -> list[str]:
+    """--config KEY=VALUE items pointing the workflow at the fake tools and a models dir.
+
+    ``dl1b=True``: with the DL1b stages (find_tailcuts and catB_calibration per run, dl1ab per sub-run;
+    docs/dl1b.md) run by their fake tools; datacheck and DL2 then read the fake DL1b files."""
     models = tmp_path / "models"
     models.mkdir(exist_ok=True)
     (models / "fake_model.sav").write_text("fake\n")
-    # DL1b (tail cuts, dl1ab, Cat-B) and the Cherenkov transparency read real HDF5 content, which the
-    # fake tools do not write: the operation tests run the chain without them (tests/test_dl1b.py and
-    # tests/test_transparency.py run them with the real tools)
-    return [f"tools_bin={tools}", f"models_dir={models}", "dl1ab=False", "cherenkov_transparency=False"]
+    # The Cherenkov transparency reads real HDF5 content, which the fake tools do not write: the
+    # operation tests run the chain without it (tests/test_transparency.py runs it with the real
+    # tools); DL1b likewise by default (tests/test_dl1b.py runs it with the real tools), with dl1b=True
+    # by the fake DL1b tools (the operation layer only)
+    dl1b_args = ["dl1ab=True", "apply_catB_calibration=True"] if dl1b else ["dl1ab=False"]
+    return [f"tools_bin={tools}", f"models_dir={models}", *dl1b_args, "cherenkov_transparency=False"]
 
 
 def run_with_timeout(cmd, timeout: float, **kw) -> subprocess.CompletedProcess:

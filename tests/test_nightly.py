@@ -171,3 +171,80 @@ def test_run_below_threshold_stays_open_and_is_reported(toy):
     assert "r0_to_dl1 failed for run 01874 sub-run 0003" in text
     policy = json.loads((toy["rdir"] / "failure_policy.json").read_text())
     assert policy["open_runs"] == [1874] and policy["failed_subruns"] == []
+
+
+@pytest.fixture
+def toy_dl1b(tmp_path):
+    """The toy night with the DL1b stages on (fake_tools.toy_config_args dl1b=True): run 01875's fake
+    tail-cut finder reports an NSB that makes it cleaned with 10/5, run 01874 stays at 8/4."""
+    data = tmp_path / "data"
+    make_toy_night(data)
+    tools = make_tools_bin(tmp_path / "tools")
+    (tools / "NSB").write_text("01875 0.4\n")
+    args = ["--date", "2020-01-27", "--data-root", str(data), "--cores", "2"]
+    for item in toy_config_args(tmp_path, tools, dl1b=True):
+        args += ["--config", item]
+    return {"data": data, "tools": tools, "args": args, "rdir": data / RDIR, "tmp": tmp_path}
+
+
+def test_dl1b_night_completes_and_dl2_is_made_from_dl1b(toy_dl1b):
+    """With DL1b on, the toy night closes; each sub-run's DL2 was made from its DL1b file (the fake
+    dl1_to_dl2 copies its input), cleaned with its run's finder levels and Cat-B file."""
+    res = nightly(toy_dl1b)
+    assert res.returncode == 0, res.stdout
+    assert (toy_dl1b["rdir"] / "NightFinished.txt").is_file()
+    dl1, dl2 = toy_dl1b["data"] / "DL1/20200127/v0.1", toy_dl1b["data"] / "DL2/20200127/v0.1"
+    calls = (toy_dl1b["tools"] / "CALLS").read_text().splitlines()
+    assert sum(c.startswith("lstchain_find_tailcuts") for c in calls) == 2
+    assert sum(c.startswith("lstchain_create_cat_B_calibration_file") for c in calls) == 2
+    assert sum(c.startswith("lstchain_dl1ab ") for c in calls) == 12
+    for run, n, cleaning, nsb in ((1874, 10, "tailcut84", 0.1), (1875, 2, "tailcut1005", 0.4)):
+        summary = json.loads((dl1 / "tailcuts" / f"tailcuts_Run{run:05d}.json").read_text())
+        assert summary["finder"] and summary["dl1_prod_id"] == cleaning and summary["nsb_pe_per_ns"] == nsb
+        catb = json.loads((toy_dl1b["rdir"] / "catB" / f"catB_Run{run:05d}.json").read_text())
+        assert catb["file"] and Path(catb["file"]).read_text().startswith(f"fake Cat-B calibration of run {run:05d}")
+        picture, boundary = (8, 4) if cleaning == "tailcut84" else (10, 5)
+        for s in range(n):
+            name = f"LST-1.Run{run:05d}.{s:04d}.h5"
+            link = dl1 / "dl1b" / f"dl1_{name}"
+            assert link.is_symlink() and link.resolve() == dl1 / cleaning / f"dl1_{name}"
+            dl1b_text = link.read_text()
+            assert dl1b_text == (f"fake dl1b\ninput: {dl1 / f'dl1_{name}'}\ncleaning: picture {picture} boundary "
+                                 f"{boundary}\ncatB: {catb['file']}\nimages: yes\n")
+            assert (dl2 / f"dl2_{name}").read_text() == f"fake dl2\nfrom: {dl1 / cleaning / f'dl1_{name}'}\n{dl1b_text}"
+
+
+def test_dl1b_bad_subrun_fails_alone(toy_dl1b):
+    """With DL1b on, a sub-run whose dl1ab fails for good fails alone: the run's other sub-runs get
+    their DL2 from DL1b and, with close_min_success_fraction 0.8, the run closes without it."""
+    (toy_dl1b["tools"] / "FAIL").write_text("lstchain_dl1ab 01874.0003\n")
+    res = nightly(toy_dl1b, "--config", "close_min_success_fraction=0.8")
+    assert res.returncode == 0, res.stdout
+    assert "run 01874: 1 of 10 sub-runs failed (3)" in res.stdout
+    dl2 = toy_dl1b["data"] / "DL2/20200127/v0.1"
+    made = sorted(p.name for p in dl2.glob("dl2_LST-1.Run01874.*.h5"))
+    assert made == [f"dl2_LST-1.Run01874.{s:04d}.h5" for s in range(10) if s != 3]
+    assert all((dl2 / m).read_text().startswith("fake dl2\n") for m in made)
+    calls = (toy_dl1b["tools"] / "CALLS").read_text().splitlines()
+    # the bad sub-run's chain was retried (dl1ab has retries), no other sub-run's r0_to_dl1 ran twice
+    assert calls.count("lstchain_dl1ab dl1_LST-1.Run01874.0003.h5") >= 2
+    r0 = [c for c in calls if c.startswith("lstchain_data_r0_to_dl1 ")]
+    assert len(r0) == len(set(r0)) == 12
+
+
+def test_dl1b_failed_r0_to_dl1_holds_its_run_until_the_closing_pass(toy_dl1b):
+    """With DL1b on, a sub-run whose r0_to_dl1 fails for good does not fail alone in the first pass:
+    the run's tail-cut finder needs all of its DL1a files, so none of the run's sub-runs gets DL1b or
+    DL2 until lstosa-nightly's closing pass (close_min_success_fraction 0.8) runs the finder on the 9
+    good sub-runs; the other run is not held. (Without DL1b the 9 get their DL2 in the first pass.)"""
+    (toy_dl1b["tools"] / "FAIL").write_text("lstchain_data_r0_to_dl1 01874.0003\n")
+    res = nightly(toy_dl1b, "--config", "close_min_success_fraction=0.8")
+    assert res.returncode == 0, res.stdout
+    assert "closed without failed sub-runs: 01874.0003" in res.stdout
+    assert "pass 2 (closing runs without their failed sub-runs): dl1ab done (9 jobs)" in res.stdout, res.stdout
+    dl1, dl2 = toy_dl1b["data"] / "DL1/20200127/v0.1", toy_dl1b["data"] / "DL2/20200127/v0.1"
+    log = (dl1 / "tailcuts" / "log_find_tailcuts_Run01874.log").read_text()
+    assert "9 DL1 sub-run files of run 01874" in log
+    made = sorted(p.name for p in dl2.glob("dl2_LST-1.Run01874.*.h5"))
+    assert made == [f"dl2_LST-1.Run01874.{s:04d}.h5" for s in range(10) if s != 3]
+    assert all((dl2 / m).read_text().startswith("fake dl2\n") for m in made)

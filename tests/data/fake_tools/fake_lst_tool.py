@@ -11,6 +11,14 @@ in that directory:
 * ``FAIL``: lines ``<tool> <RUN>.<SUBRUN>`` (e.g. ``lstchain_data_r0_to_dl1 01874.0003``): fail.
 * ``SLEEP``: lines ``<tool> <seconds>``: sleep that long first (to interrupt a night).
 * ``CALLS``: every call is appended here (tool name and input file).
+* ``NSB``: lines ``<RUN> <p.e./ns>`` (e.g. ``01875 0.4``): the extra NSB the fake tail-cut finder
+  reports for that run (default 0.1: cleaning 8/4; from 0.3 on: 10/5).
+
+The DL1b tools (lstchain_find_tailcuts, lstchain_create_cat_B_calibration_file, lstchain_dl1ab)
+write what lstosa_snake.dl1b reads: the finder its dl1ab_RunNNNNN.json and its log with the NSB
+lines, dl1ab a DL1b file that names its DL1a input, cleaning and Cat-B file; dl1_to_dl2 on such a
+file copies it into the DL2 file after a first line "fake dl2", so a test can tell what a DL2 was
+made from (on a DL1a, "fake product", it writes "fake product" as before).
 """
 
 import os
@@ -45,6 +53,39 @@ def switch(name, tool):
     return [line.split()[1] for line in f.read_text().splitlines() if line.split()[:1] == [tool]]
 
 
+RUN_TOOLS = ("lstchain_find_tailcuts", "lstchain_create_cat_B_calibration_file")
+
+
+def run_of(tool, args):
+    """The run (5 digits) a per-run tool works on."""
+    if tool == "lstchain_find_tailcuts":
+        return f"{int(opt(args, '-r', '--run')):05d}"
+    return re.search(r"Run(\d{5})", opt(args, "--input_file_pattern") or "").group(1)
+
+
+def find_tailcuts(args):
+    """dl1ab_RunNNNNN.json and log_find_tailcuts_RunNNNNN.log in -o, like lstchain_find_tailcuts,
+    with the run's extra NSB from the NSB switch (the real tool measures it in the DL1a files)."""
+    import json
+
+    run = run_of("lstchain_find_tailcuts", args)
+    nsb = dict(line.split()[:2] for line in (HERE / "NSB").read_text().splitlines() if line.split()) \
+        if (HERE / "NSB").is_file() else {}
+    nsb = float(nsb.get(run, nsb.get(str(int(run)), 0.1)))
+    picture, boundary = (10, 5) if nsb >= 0.3 else (8, 4)
+    out = Path(opt(args, "-o", "--output-dir"))
+    dl1 = sorted(Path(opt(args, "-d", "--input-dir")).glob(f"dl1_LST-1.Run{run}.*.h5"))
+    config = {"tailcuts_clean_with_pedestal_threshold": {
+        "picture_thresh": picture, "boundary_thresh": boundary, "sigma": 2.5, "keep_isolated_pixels": False,
+        "min_number_picture_neighbors": 2, "use_only_main_island": False, "delta_time": 2},
+        "dynamic_cleaning": {"apply": True, "threshold": 267, "fraction_cleaning_intensity": 0.03}}
+    write(out / f"dl1ab_Run{run}.json", json.dumps(config, indent=2) + "\n")
+    write(out / f"log_find_tailcuts_Run{run}.log",
+          f"fake lstchain_find_tailcuts: {len(dl1)} DL1 sub-run files of run {run}\n"
+          f"Median of 95% quantile of pedestal charge: {1.4 + 10 * nsb:.3f}\n"
+          f"Additional NSB rate (over dark MC): {nsb:.4f}\n")
+
+
 def main():
     tool, args = sys.argv[1], sys.argv[2:]
     inp = opt(args, "--input-file", "--input", "--input_file") or ""
@@ -54,6 +95,8 @@ def main():
         time.sleep(float(seconds))
     m = re.search(r"Run(\d{5})\.(\d{4})", inp)
     tag = f"{m.group(1)}.{m.group(2)}" if m else None
+    if tag is None and tool in RUN_TOOLS:  # per-run tools: FAIL lines name the run (01874)
+        tag = run_of(tool, args)
     if tag and tag in switch("FAIL", tool):
         print(f"fake {tool}: injected failure for {tag}", file=sys.stderr)
         return 1
@@ -74,7 +117,26 @@ def main():
         else:
             write(Path(out_dir) / ("datacheck_" + name))
     elif tool == "lstchain_dl1_to_dl2":
-        write(Path(out_dir) / Path(inp).name.replace("dl1_", "dl2_", 1))
+        text = Path(inp).read_text() if Path(inp).is_file() else ""
+        made_from = f"fake dl2\nfrom: {Path(inp).resolve()}\n{text}" if text.startswith("fake dl1b") else "fake product\n"
+        write(Path(out_dir) / Path(inp).name.replace("dl1_", "dl2_", 1), made_from)
+    elif tool == "lstchain_find_tailcuts":
+        find_tailcuts(args)
+    elif tool == "lstchain_create_cat_B_calibration_file":
+        inputs = sorted(Path(opt(args, "--input_path")).glob(opt(args, "--input_file_pattern")))
+        if not inputs:
+            print(f"fake {tool}: no interleaved files", file=sys.stderr)
+            return 1
+        write(out_file, f"fake Cat-B calibration of run {run_of(tool, args)}\n"
+                        f"from {len(inputs)} interleaved files, Cat-A {opt(args, '--cat_A_calibration_file')}\n")
+    elif tool == "lstchain_dl1ab":
+        import json
+
+        cleaning = json.loads(Path(opt(args, "--config")).read_text())["tailcuts_clean_with_pedestal_threshold"]
+        catb = opt(args, "--catB-calibration-file")
+        write(out_file, f"fake dl1b\ninput: {Path(inp).resolve()}\n"
+                        f"cleaning: picture {cleaning['picture_thresh']} boundary {cleaning['boundary_thresh']}\n"
+                        f"catB: {catb or 'none'}\nimages: {'no' if '--no-image' in args else 'yes'}\n")
     elif tool == "lstosa-create-run-summary":
         # the seed's text format (read by content): first run DRS4, second CALI, the rest DATA
         date = opt(args, "--date")
