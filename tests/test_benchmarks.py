@@ -134,6 +134,36 @@ def test_slurm_scale_bench_side_by_side_makes_the_same_products(slurm_cluster, t
 
 
 @pytest.mark.slurm
+def test_slurm_scale_bench_dl1b_runs_every_chain(slurm_cluster, tmp_path):
+    """--dl1b: the workflow variant runs the DL1b stages (r0_to_dl1 jobs, per run finder and Cat-B, then
+    a dl1b chain per sub-run), every r0_to_dl1 at once; the output says what each variant did."""
+    import json
+    out = run_bench("slurm_scale_bench.py", "--runs", "2", "2", "2", "--sleep", "5", "--dl1b", "--dl1ab-sleep", "2",
+                    "--json", str(tmp_path / "r.json"), timeout=1200)
+    assert "workflow: profiles/slurm, DL1b on" in out and "reference: LSTOSA-style arrays" in out, out
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["dl1b"] and r["ideal_workflow"] == 7 and not r["same_products"]
+    wf = r["workflow"]
+    assert wf["n_r0"] == 6 and wf["peak_r0"] == 6 and wf["n_dl1b"] == 6 and wf["peak_dl1b"] >= 2, wf
+    assert set(wf["phases"]["r0_to_dl1b_gap_per_run"]) == {"01874", "01875", "01876"}, wf
+    assert wf["phases"]["find_tailcuts"]["first_start"] < wf["phases"]["dl1b_chain"]["first_start"], wf
+
+
+def test_slurm_scale_bench_dl1b_phases():
+    """The phases the --dl1b output prints, from sacct rows (seconds from the start)."""
+    sys.path.insert(0, str(PROJECT / "benchmarks"))
+    import slurm_scale_bench as b
+    rows = [{"name": n, "state": "COMPLETED", "start": s, "end": e} for n, s, e in (
+        ("subrun_chain.Run01874.0000", 101, 160), ("subrun_chain.Run01874.0001", 102, 165),
+        ("find_tailcuts.Run01874", 170, 172), ("catB_calibration.Run01874", 171, 173),
+        ("dl1b_chain.Run01874.0000", 180, 190), ("dl1b_chain.Run01874.0001", 181, 192))]
+    ph = b.dl1b_phases(rows + [{"name": "merge_dl1.Run01874", "state": "FAILED", "start": 193, "end": 194}], 100)
+    assert ph["subrun_chain"] == {"first_start": 1, "last_end": 65, "max_duration": 63}
+    assert ph["find_tailcuts"] == {"first_start": 70, "last_end": 72, "max_duration": 2}
+    assert ph["dl1b_chain"]["last_end"] == 92 and ph["r0_to_dl1b_gap_per_run"] == {"01874": 15}
+
+
+@pytest.mark.slurm
 def test_slurm_scale_bench_dry_submission_submits_every_subrun():
     out = run_bench("slurm_scale_bench.py", "--dry-submit", "300", timeout=900)
     fields = out.split()
