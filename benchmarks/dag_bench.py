@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/dag_bench.py [--sizes 1521 5000 10000] [--repeat 1]
 
-For each night size (seed-shaped night summary + empty R0 stand-ins, see lstosa_snake.scale):
+For each night size (seed-shaped night summary + empty R0 stand-ins, see lstosa_snake.night.scale):
   dag       `snakemake -n` of our workflow: CPU s, peak RSS MB, ms CPU per job
   ref       the same for the bare reference Snakefile (benchmarks/reference/Snakefile, every job a
             `touch`) -> ratio: the target measure
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "src"))
-from lstosa_snake.scale import write_seed_shaped_tree  # noqa: E402
+from lstosa_snake.night.scale import write_seed_shaped_tree  # noqa: E402
 
 NIGHT = dt.date(2020, 1, 27)
 

@@ -44,10 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 LST_BIN = ROOT / ".venv-lst" / "bin"
 sys.path.insert(0, str(ROOT / "src"))
-from lstosa_snake.runner import tool_environment  # noqa: E402  (the tools' offline astropy settings)
+from lstosa_snake.jobs.runner import tool_environment  # noqa: E402  (the tools' offline astropy settings)
 
 DATE = "2020-01-27"
-RUNNER_MARK = "-m lstosa_snake.runner "
+RUNNER_MARK = "-m lstosa_snake.jobs.runner "
 #: the demo night of scripts/demo.sh (keep equal): interleaved events, NSB and a gain drift for DL1b
 DEMO_NIGHT = ["--events-per-subrun", "400", "--interleaved-fraction", "0.25", "--data-nsb-pe", "0.3", "2.5",
               "--data-gain-drift", "0", "0.1"]
@@ -139,8 +139,8 @@ def run_pool(jobs: list[Job], cores: int, bare: bool, scratch: Path) -> None:
             ready = sorted(i for i in todo if jobs[i].deps <= done)
             for i in ready[: cores - len(running)]:
                 j = jobs[i]
-                # the DL1b steps (lstosa_snake.dl1b) decide around their tool: always as the workflow runs them
-                fn = (bare_command(j.cmd, scratch) if bare and RUNNER_MARK in j.cmd and "lstosa_snake.dl1b" not in j.cmd
+                # the DL1b steps (lstosa_snake.jobs.dl1b) decide around their tool: always as the workflow runs them
+                fn = (bare_command(j.cmd, scratch) if bare and RUNNER_MARK in j.cmd and "lstosa_snake.jobs.dl1b" not in j.cmd
                       else shell_command(j.cmd, j.outputs, j.log))
                 running[pool.submit(fn)] = i
                 todo.discard(i)

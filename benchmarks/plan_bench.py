@@ -25,7 +25,7 @@ NIGHT = dt.date(2020, 1, 27)
 PROBE = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from lstosa_snake.night import plan_night
+from lstosa_snake.night.plan import plan_night
 t1 = time.perf_counter()
 plan = plan_night(json.loads(sys.argv[1]), __import__("pathlib").Path(sys.argv[2]))
 t2 = time.perf_counter()
@@ -35,8 +35,8 @@ print(json.dumps({"total": t2 - t0, "plan": t2 - t1, "subruns": sum(len(r.subrun
 
 
 def make_formats(root: Path, subruns: int) -> dict[str, Path]:
-    from lstosa_snake.scale import write_seed_shaped_tree
-    from lstosa_snake.summary_writer import write_run_summary_ecsv
+    from lstosa_snake.night.scale import write_seed_shaped_tree
+    from lstosa_snake.night.summary_writer import write_run_summary_ecsv
 
     summary = write_seed_shaped_tree(root, NIGHT, subruns)
     text = root / "monitoring" / "NightSummary" / "NightSummary_20200127.txt"

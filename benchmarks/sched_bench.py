@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 from fake_tools import make_tools_bin, make_toy_night, toy_config_args  # noqa: E402
-from lstosa_snake.scale import write_seed_shaped_tree  # noqa: E402
+from lstosa_snake.night.scale import write_seed_shaped_tree  # noqa: E402
 
 NIGHT = dt.date(2020, 1, 27)
 

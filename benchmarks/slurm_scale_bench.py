@@ -292,7 +292,7 @@ def node_cpus(partition: str) -> int:
 
 def requests() -> dict[str, int]:
     """The workflow's own memory requests (attempt 1) for the reference's jobs."""
-    from lstosa_snake.resources import mem_mb
+    from lstosa_snake.jobs.resources import mem_mb
     return {"r0_to_dl1": max(mem_mb(r)(None, 1) for r in SUBRUN_RULES),
             "calibration": max(mem_mb(r)(None, 1) for r in ("drs4_pedestal", "charge_calibration", "time_calibration")),
             "closer": max(mem_mb(r)(None, 1) for r in ("merge_dl1", "merge_dl2", "run_datacheck", "night_datacheck"))}

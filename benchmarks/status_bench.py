@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """How long `lstosa-status` takes on a large, partly processed night (the target: under 2 s for
-10,000 sub-runs, see lstosa_snake.status). Prints a table; --json writes the figures and the status.
+10,000 sub-runs, see lstosa_snake.status.overview). Prints a table; --json writes the figures and the status.
 
     .venv/bin/python benchmarks/status_bench.py [--sizes 1521 10000] [--repeat 3] [--json FILE]
 
-For each night size: the seed-shaped tree (lstosa_snake.scale: night summary, empty R0 stand-ins) gets
+For each night size: the seed-shaped tree (lstosa_snake.night.scale: night summary, empty R0 stand-ins) gets
 its products touched in a fixed pattern (placement()): every product of the first DATA run, merged;
 of every other DATA run of n sub-runs the DL1 of sub-runs < n/2, datacheck < n/4, DL2 < n/8 and a
 failure marker for sub-run n-1; the calibration files. Then `lstosa-status --json` and the table are
@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 sys.path.insert(0, str(ROOT / "src"))
-from lstosa_snake.night import night_paths  # noqa: E402
-from lstosa_snake.scale import write_seed_shaped_tree  # noqa: E402
+from lstosa_snake.night.plan import night_paths  # noqa: E402
+from lstosa_snake.night.scale import write_seed_shaped_tree  # noqa: E402
 
 NIGHT = dt.date(2020, 1, 27)
 

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from shlex import quote
 
-from lstosa_snake.nightsummary import NightSummary, Run, TimeReference
-from lstosa_snake.summary_writer import write_night_summary_text
+from lstosa_snake.night.nightsummary import NightSummary, Run, TimeReference
+from lstosa_snake.night.summary_writer import write_night_summary_text
 
 PROJECT = Path(__file__).resolve().parents[1]
 FAKE = PROJECT / "tests" / "data" / "fake_tools" / "fake_lst_tool.py"
@@ -31,10 +31,10 @@ TOOLS = (
 #: (event_type 32 cosmics, 0 flat-field, 2 pedestal): enough for the finder (>= 100 pedestals per
 #: sub-run) and Cat-B (>= catB_min_events)
 FAKE_EVENT_TYPES = {32: 700, 0: 150, 2: 150}
-# python -m lstosa_snake.dl1b counts the event types of the DL1a and interleaved files with PyTables
+# python -m lstosa_snake.jobs.dl1b counts the event types of the DL1a and interleaved files with PyTables
 # (count_types) to decide whether the finder and Cat-B can run; the fake products are text, so its
 # python gets this stand-in, which answers FAKE_EVENT_TYPES for any file (nothing else of PyTables)
-FAKE_TABLES = f"""\"\"\"PyTables stand-in for lstosa_snake.dl1b.count_types with the fake tools (tests/fake_tools.py).\"\"\"
+FAKE_TABLES = f"""\"\"\"PyTables stand-in for lstosa_snake.jobs.dl1b.count_types with the fake tools (tests/fake_tools.py).\"\"\"
 import numpy as np
 
 COUNTS = {FAKE_EVENT_TYPES!r}
@@ -76,18 +76,18 @@ def make_tools_bin(directory: Path) -> Path:
         path.write_text(f'#!/bin/sh\nFAKE_TOOLS_DIR={quote(str(directory))} exec {quote(sys.executable)} {quote(str(FAKE))}'
                         f' {tool} "$@"\n')
         path.chmod(0o755)
-    # close_night runs "{tools_bin}/python -m lstosa_snake.report": our package, without PyTables
+    # close_night runs "{tools_bin}/python -m lstosa_snake.web.report": our package, without PyTables
     # (the report's event counts need real HDF5 products; here they are left out, as documented)
     stub = directory / "_no_tables"
     stub.mkdir(exist_ok=True)
     (stub / "tables.py").write_text('raise ImportError("no PyTables with the fake tools")\n')
-    # ... except python -m lstosa_snake.dl1b (the DL1b rules), which counts event types (FAKE_TABLES)
+    # ... except python -m lstosa_snake.jobs.dl1b (the DL1b rules), which counts event types (FAKE_TABLES)
     fake_tables = directory / "_fake_tables"
     fake_tables.mkdir(exist_ok=True)
     (fake_tables / "tables.py").write_text(FAKE_TABLES)
     py = directory / "python"
     py.write_text(f'#!/bin/sh\nstub={quote(str(stub))}\n'
-                  f'[ "$1 $2" = "-m lstosa_snake.dl1b" ] && stub={quote(str(fake_tables))}\n'
+                  f'[ "$1 $2" = "-m lstosa_snake.jobs.dl1b" ] && stub={quote(str(fake_tables))}\n'
                   f'PYTHONPATH="$stub" exec {quote(sys.executable)} "$@"\n')
     py.chmod(0o755)
     return directory

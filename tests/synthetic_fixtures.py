@@ -16,7 +16,7 @@ import pytest
 
 from tiers import require_or_skip
 
-from lstosa_snake.runner import tool_environment
+from lstosa_snake.jobs.runner import tool_environment
 
 REPO = Path(__file__).resolve().parents[1]
 LST_BIN = Path(os.environ.get("LSTOSA_LST_BIN", REPO / ".venv-lst" / "bin"))

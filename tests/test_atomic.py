@@ -1,4 +1,4 @@
-"""lstosa_snake.atomic: complete files or none, readable, no temporary files left behind."""
+"""lstosa_snake.core.atomic: complete files or none, readable, no temporary files left behind."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from lstosa_snake import atomic
+from lstosa_snake.core import atomic
 
 
 def test_write_text_and_json_are_complete_and_world_readable(tmp_path):

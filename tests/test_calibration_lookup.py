@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from lstosa_snake.calibration_lookup import (
+from lstosa_snake.night.calibration_lookup import (
     CalibrationLookup,
     CalibrationLookupError,
     find_ffactor_systematics,
     find_time_calibration,
 )
-from lstosa_snake.errors import ConfigError
-from lstosa_snake.paths import NightPaths
+from lstosa_snake.core.errors import ConfigError
+from lstosa_snake.night.paths import NightPaths
 
 NIGHT = dt.date(2020, 1, 17)  # LSTOSA's test night; its PEDCALIB run is 1809
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lstosa_snake.nightsummary import Run, NightSummary, TimeReference
-from lstosa_snake.night import plan_night
-from lstosa_snake.rf_models import LST1_LATITUDE_DEG
-from lstosa_snake.summary_writer import write_night_summary_text
+from lstosa_snake.night.nightsummary import Run, NightSummary, TimeReference
+from lstosa_snake.night.plan import plan_night
+from lstosa_snake.night.rf_models import LST1_LATITUDE_DEG
+from lstosa_snake.night.summary_writer import write_night_summary_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

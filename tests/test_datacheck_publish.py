@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
-from lstosa_snake.datacheck_web import publish_retry_token
+from lstosa_snake.web.datacheck import publish_retry_token
 
 SNAKEMAKE = PROJECT / ".venv" / "bin" / "snakemake"
 RDIR = Path("running_analysis/20200127/v0.1")

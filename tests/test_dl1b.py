@@ -18,9 +18,9 @@ from slurm_fixtures import REPO, clean_env, run_snakemake
 from synthetic_fixtures import LST_BIN, LST_PYTHON, run_tool
 from tiers import require_or_skip
 
-from lstosa_snake.dl1b import choose_models, dl1_prod_id, models_shell_arg, nsb_level
-from lstosa_snake.paths import NightPaths
-from lstosa_snake.runner import tool_environment
+from lstosa_snake.jobs.dl1b import choose_models, dl1_prod_id, models_shell_arg, nsb_level
+from lstosa_snake.night.paths import NightPaths
+from lstosa_snake.jobs.runner import tool_environment
 
 DATE = "2020-01-27"
 #: per DATA run: NSB p.e. per pixel and event, gain drift in odd modules
@@ -91,7 +91,7 @@ def test_paths_of_the_dl1b_products(tmp_path):
 
 def test_standard_cleaning_without_the_finder(tmp_path):
     """apply_standard_dl1b_config: the lstchain configuration's cleaning, no tool runs."""
-    from lstosa_snake.dl1b import main
+    from lstosa_snake.jobs.dl1b import main
 
     out = tmp_path / "tailcuts"
     rc = main(["tailcuts", "--runner", "false", "--tools", "/nonexistent", "--log", str(tmp_path / "log"),
@@ -127,8 +127,8 @@ def test_synthetic_plan_has_what_dl1b_needs():
 
 
 def test_night_page_table_and_dl1ab_column(tmp_path):
-    from lstosa_snake.datacheck_web import _add_dl1b
-    from lstosa_snake.webpage import render_night_html
+    from lstosa_snake.web.datacheck import _add_dl1b
+    from lstosa_snake.web.page import render_night_html
 
     config = {"date": DATE, "data_root": str(tmp_path), "prod_id": "v0.1", "calibration_version": "v0.12.3"}
     p = NightPaths(tmp_path, tmp_path, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
@@ -288,8 +288,8 @@ def test_dl2_used_the_models_of_the_runs_nsb(dl1b_night):
 @pytest.mark.tools
 @pytest.mark.e2e
 def test_night_page_rows(dl1b_night):
-    from lstosa_snake.dl1b import night_rows
-    from lstosa_snake.webpage import render_night_html
+    from lstosa_snake.jobs.dl1b import night_rows
+    from lstosa_snake.web.page import render_night_html
 
     rows = night_rows(dl1b_night, [{"run": run, "planned_subruns": 2} for run in DRIFT])
     assert [(r["run"], r["dl1_prod_id"], r["nsb_level"], r["dl1ab"]) for r in rows] == [

@@ -139,10 +139,10 @@ def test_rerun_is_a_noop(local_night):
 
 def test_memory_requests_cover_this_nights_measured_peaks(local_night):
     """Each rule's request covers its peak on this run's real-tool night with at least 20 % to spare (plus the
-    job's Snakemake). The requests are peak x 1.5 (lstosa_snake.resources); a rule whose fresh peak eats more
+    job's Snakemake). The requests are peak x 1.5 (lstosa_snake.jobs.resources); a rule whose fresh peak eats more
     than that has outgrown its recorded peak. (Peaks vary by 5-25 % between runs: an exact x 1.5 check fails
     by chance.)"""
-    from lstosa_snake.resources import measured_peaks, request_mb, under_requested
+    from lstosa_snake.jobs.resources import measured_peaks, request_mb, under_requested
     MARGIN = 1.2
     peaks = measured_peaks([local_night.data_root / "running_analysis"])
     for rule in ("drs4_pedestal", "charge_calibration", "time_calibration", "r0_to_dl1", "dl1_datacheck",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lstosa_snake.ecsv import read_ecsv
-from lstosa_snake.errors import NightSummaryError
+from lstosa_snake.night.ecsv import read_ecsv
+from lstosa_snake.core.errors import NightSummaryError
 
 ROOT = Path(__file__).resolve().parents[1]
 LST_PYTHON = ROOT / ".venv-lst" / "bin" / "python"

@@ -1,5 +1,5 @@
 """Event times of text-format nights: the Dragon reference of the seed NightSummary converted to
-lstchain's RunSummary (``lstosa_snake.summary_writer``), module id <-> data index.
+lstchain's RunSummary (``lstosa_snake.night.summary_writer``), module id <-> data index.
 
 Unmarked tests need only the standard library. The ``tools`` test writes a synthetic EVBv5 night
 (the format whose event times come from the Dragon counters and the run summary's reference; in CTA
@@ -18,8 +18,8 @@ import textwrap
 
 import pytest
 
-from lstosa_snake.nightsummary import parse_night_summary_text
-from lstosa_snake.summary_writer import (
+from lstosa_snake.night.nightsummary import parse_night_summary_text
+from lstosa_snake.night.summary_writer import (
     FALLBACK_MODULE_INDEX, ModuleReference, find_reference_module, match_module, reference_modules,
     write_run_summary_ecsv,
 )
@@ -87,7 +87,7 @@ def test_converter_cli_without_raw_data(tmp_path):
     text = tmp_path / "NightSummary_20200127.txt"
     text.write_text(SEED_TEXT)
     out = tmp_path / "RunSummary.ecsv"
-    proc = subprocess.run([sys.executable, "-m", "lstosa_snake.summary_writer", "--to-ecsv", text, "--date",
+    proc = subprocess.run([sys.executable, "-m", "lstosa_snake.night.summary_writer", "--to-ecsv", text, "--date",
                            "2020-01-27", "--r0-dir", tmp_path / "R0", "--output", out],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -155,7 +155,7 @@ def test_dl1_event_times_match_truth(tmp_path):
 
     # 1. the workflow's conversion (rule run_summary_ecsv) with the tools' Python
     summary = tmp_path / "RunSummary_derived.ecsv"
-    proc = run_tool([LST_PYTHON, "-m", "lstosa_snake.summary_writer", "--to-ecsv", text, "--date", NIGHT.isoformat(),
+    proc = run_tool([LST_PYTHON, "-m", "lstosa_snake.night.summary_writer", "--to-ecsv", text, "--date", NIGHT.isoformat(),
                      "--r0-dir", r0_dir, "--output", summary], log=tmp_path / "convert.log")
     row = _ecsv_rows(summary.read_text())[data["run"]]
     assert int(row["dragon_reference_module_index"]) == first["dragon_module_index"]

@@ -15,11 +15,11 @@ import pytest
 
 from fake_tools import NIGHT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
 
-from lstosa_snake.follow import nightly_args, summary_runs, targets
-from lstosa_snake.follow_summary import render
-from lstosa_snake.nightsummary import parse_run_summary_ecsv
-from lstosa_snake.rawwatch import RawWatch
-from lstosa_snake.replay import replay
+from lstosa_snake.follow.follower import nightly_args, summary_runs
+from lstosa_snake.follow.summary import render
+from lstosa_snake.night.nightsummary import parse_run_summary_ecsv
+from lstosa_snake.follow.rawwatch import RawWatch
+from lstosa_snake.follow.replay import replay
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from fake_tools import PROJECT, make_toy_night
-from lstosa_snake.graph import relabel
+from lstosa_snake.ops.graph import relabel
 
 GRAPH = PROJECT / "scripts" / "lstosa-graph"
 

@@ -8,10 +8,10 @@ import os
 import subprocess
 import sys
 
-from lstosa_snake.integrity import (
+from lstosa_snake.jobs.integrity import (
     closed_night_problems, collect, damaged_products, manifest_path, same_mtime, write_manifest,
 )
-from lstosa_snake.paths import NightPaths
+from lstosa_snake.night.paths import NightPaths
 
 
 def closed_toy(tmp_path):
@@ -81,7 +81,7 @@ def test_command_line_writes_and_checks(tmp_path):
     manifest_path(paths).unlink()
     config = json.dumps({"date": "2020-01-27", "data_root": str(tmp_path), "output_root": None, "prod_id": "v0.1",
                          "calibration_version": "v0.12.3"})
-    cmd = [sys.executable, "-m", "lstosa_snake.integrity"]
+    cmd = [sys.executable, "-m", "lstosa_snake.jobs.integrity"]
     wrote = subprocess.run([*cmd, "write", "--base", str(tmp_path), "--config-json", config],
                            capture_output=True, text=True)
     assert wrote.returncode == 0 and f"({len(files)} files)" in wrote.stdout, wrote.stderr

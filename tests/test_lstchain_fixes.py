@@ -1,4 +1,4 @@
-"""The three lstchain 0.12.3 work-arounds of ``lstosa_snake.lstchain_fixes``.
+"""The three lstchain 0.12.3 work-arounds of ``lstosa_snake.jobs.lstchain_fixes``.
 
 Each bug has a test that the *original* still misbehaves: when one of the
 ``test_*_bug_still_present`` or ``test_*_original_fails_fixed_works`` tests fails on the
@@ -27,7 +27,7 @@ def lst_python(code: str):
 
 def test_run_summary_bug_still_present():
     assert lst_python("""
-        from lstosa_snake.lstchain_fixes import run_summary_bug_present
+        from lstosa_snake.jobs.lstchain_fixes import run_summary_bug_present
         print(run_summary_bug_present())
     """) == "True"
 
@@ -35,7 +35,7 @@ def test_run_summary_bug_still_present():
 def test_run_summary_patch_removes_the_condition():
     assert lst_python("""
         from lstchain.scripts import lstchain_create_run_summary as s
-        from lstosa_snake.lstchain_fixes import patch_run_summary, run_summary_bug_present
+        from lstosa_snake.jobs.lstchain_fixes import patch_run_summary, run_summary_bug_present
         assert patch_run_summary(s)
         print(run_summary_bug_present(s), s.COUNTER_DEFAULTS["dragon_reference_counter"] == 2**64 - 1)
     """) == "False True"
@@ -63,7 +63,7 @@ PROBE = """
     import numpy as np
     from ctapipe.image.extractor import ImageExtractor
     from ctapipe_io_lst import LSTEventSource
-    from lstosa_snake.lstchain_fixes import _BothGainsExtractor
+    from lstosa_snake.jobs.lstchain_fixes import _BothGainsExtractor
     subarray = LSTEventSource.create_subarray(tel_id=1)
     ex = ImageExtractor.from_name("LocalPeakWindowSum", subarray=subarray)
     wf = np.random.default_rng(0).normal(0, 1, (2, 1855, 40)).astype(np.float32)
@@ -128,7 +128,7 @@ def test_merge_bug_still_present(local_night):
     # lstchain_dl1_to_dl2 writes its provenance as a variable-length string dataset PyTables cannot read
     path = dl2_subruns(local_night)[0]
     assert lst_python(f"""
-        from lstosa_snake.lstchain_fixes import unreadable_nodes
+        from lstosa_snake.jobs.lstchain_fixes import unreadable_nodes
         print(unreadable_nodes({str(path)!r}))
     """) == "['/provenance/dl1_to_dl2']"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lstosa_snake.errors import SequenceError
-from lstosa_snake.night import plan_night
-from lstosa_snake.nightsummary import read_night_summary
-from lstosa_snake.paths import NightPaths
+from lstosa_snake.core.errors import SequenceError
+from lstosa_snake.night.plan import plan_night
+from lstosa_snake.night.nightsummary import read_night_summary
+from lstosa_snake.night.paths import NightPaths
 
 DATA = Path(__file__).parent / "data" / "lstosa"
 

@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
-from lstosa_snake.dates import parse_night_date
-from lstosa_snake.errors import ConfigError, NightSummaryError, SequenceError
-from lstosa_snake.night import parse_exclusions, plan_night
-from lstosa_snake.paths import NightPaths
-from lstosa_snake.scale import SEED_SUBRUNS, subruns_for, write_seed_shaped_tree
+from lstosa_snake.night.dates import parse_night_date
+from lstosa_snake.core.errors import ConfigError, NightSummaryError, SequenceError
+from lstosa_snake.night.plan import parse_exclusions, plan_night
+from lstosa_snake.night.paths import NightPaths
+from lstosa_snake.night.scale import SEED_SUBRUNS, subruns_for, write_seed_shaped_tree
 
 NIGHT = dt.date(2020, 1, 27)
 
@@ -133,7 +133,7 @@ def test_missing_summary_and_override(tmp_path):
 
 
 def test_big_synthetic_nights_stay_within_the_night():
-    from lstosa_snake.scale import seed_shaped_night
+    from lstosa_snake.night.scale import seed_shaped_night
 
     s = seed_shaped_night(NIGHT, 10_000)
     assert max(r.start for r in s.runs).date() <= NIGHT + dt.timedelta(days=1)

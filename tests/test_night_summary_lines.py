@@ -3,8 +3,8 @@
 import datetime as dt
 from pathlib import Path
 
-from lstosa_snake.night_summary_lines import end_summary
-from lstosa_snake.paths import NightPaths
+from lstosa_snake.ops.night_summary_lines import end_summary
+from lstosa_snake.night.paths import NightPaths
 
 PATHS = NightPaths(Path("/data"), Path("/data"), dt.date(2020, 1, 27), "v0.1", "v0.12.3")
 

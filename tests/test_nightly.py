@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from fake_tools import PROJECT, children, cron_env, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
-from lstosa_snake.nightly import NightLock
+from lstosa_snake.ops.nightly import NightLock
 
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
 RDIR = Path("running_analysis/20200127/v0.1")

@@ -18,12 +18,12 @@ import time
 import pytest
 
 from fake_tools import PROJECT, cron_env, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args, toy_summary
-from lstosa_snake.integrity import closed_night_problems, manifest_path
-from lstosa_snake.night import night_paths
-from lstosa_snake.nightsummary import NightSummary
-from lstosa_snake.opsconfig import load_config
-from lstosa_snake.outlook import CALIBRATION_ONLY, DATA_NIGHT, EMPTY, MISSING_RAW, night_outlook, site_config_problem
-from lstosa_snake.summary_writer import write_night_summary_text
+from lstosa_snake.jobs.integrity import closed_night_problems, manifest_path
+from lstosa_snake.night.plan import night_paths
+from lstosa_snake.night.nightsummary import NightSummary
+from lstosa_snake.night.opsconfig import load_config
+from lstosa_snake.ops.outlook import CALIBRATION_ONLY, DATA_NIGHT, EMPTY, MISSING_RAW, night_outlook, site_config_problem
+from lstosa_snake.night.summary_writer import write_night_summary_text
 
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
 

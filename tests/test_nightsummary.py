@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from lstosa_snake.errors import NightSummaryError
-from lstosa_snake.nightsummary import (
+from lstosa_snake.core.errors import NightSummaryError
+from lstosa_snake.night.nightsummary import (
     CALI,
     DATA,
     DRS4,
@@ -14,7 +14,7 @@ from lstosa_snake.nightsummary import (
     read_night_summary,
     scan_raw_files,
 )
-from lstosa_snake.summary_writer import write_night_summary_text
+from lstosa_snake.night.summary_writer import write_night_summary_text
 
 SEED = "01874  194 DATA  2020-01-27 20:44:13 0003 1580157904186709543 5186709300 0003 1580157904186709543 5186708700"
 NIGHT = dt.date(2020, 1, 27)

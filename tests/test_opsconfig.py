@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from snakemake.cli import parse_config
 
-from lstosa_snake.opsconfig import parse_overrides, parse_value
+from lstosa_snake.night.opsconfig import parse_overrides, parse_value
 
 VALUES = ["1", "0.5", "True", "False", "true", "false", "yes", "no", "[01874.0003,01874.0004]", "v0.1",
           "/a/b c", "{a: 1}", "null", "1e3"]

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from lstosa_snake.plots import CALIBRATION_PLOTS, RUN_PLOTS, png_size
+from lstosa_snake.web.plotting import CALIBRATION_PLOTS, RUN_PLOTS, png_size
 from slurm_fixtures import run_snakemake
 from synthetic_fixtures import LST_PYTHON
 
@@ -76,7 +76,7 @@ def test_unreadable_input_gives_placeholder_and_error(tmp_path):
     bad = tmp_path / "dl1_LST-1.Run09999.h5"
     bad.write_text("not an HDF5 file\n")
     out = tmp_path / "plots"
-    res = subprocess.run([str(LST_PYTHON), "-m", "lstosa_snake.plots", "run", "--run", "9999", "--dl1", bad,
+    res = subprocess.run([str(LST_PYTHON), "-m", "lstosa_snake.web.plots", "run", "--run", "9999", "--dl1", bad,
                           "--dl2", tmp_path / "missing.h5", "--out-dir", out], capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0, res.stderr
@@ -130,7 +130,7 @@ def test_snakemake_report_has_plots_and_captions(local_night):
 @pytest.mark.web
 def test_workflow_night_page_in_browser(local_night, nginx_dav, dav_path, chromium, monkeypatch):
     """The workflow's night page, published as the publish rule does, renders with every image."""
-    from lstosa_snake.datacheck_web import publish_night
+    from lstosa_snake.web.datacheck import publish_night
     from test_webpage import CHECK_PAGE, _browser_check
 
     monkeypatch.setenv("LSTOSA_WEB_USER", nginx_dav.user)

@@ -1,9 +1,9 @@
-"""The failure policy's decision (lstosa_snake.policy), without Snakemake."""
+"""The failure policy's decision (lstosa_snake.ops.policy), without Snakemake."""
 
 from __future__ import annotations
 
-from lstosa_snake.policy import decide, updated_policy
-from lstosa_snake.night import RunPlan
+from lstosa_snake.ops.policy import decide, updated_policy
+from lstosa_snake.night.plan import RunPlan
 
 
 def run(run_id, n, failed=()):

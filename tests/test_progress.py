@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from lstosa_snake.nightly import join_option_values
-from lstosa_snake.progress import Progress, error_line, eta_text, job_stats
+from lstosa_snake.ops.nightly import join_option_values
+from lstosa_snake.ops.progress import Progress, error_line, eta_text, job_stats
 
 STATS = """Building DAG of jobs...
 Job stats:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from prov.model import ProvActivity, ProvAgent, ProvAssociation, ProvDocument, ProvEntity, ProvGeneration, ProvUsage
 
-from lstosa_snake import provenance
-from lstosa_snake.runner import main as runner_main
+from lstosa_snake.provenance import chain, document, records
+from lstosa_snake.jobs.runner import main as runner_main
 from synthetic_fixtures import LST_BIN
 
 DATE = "20200127"
@@ -93,7 +93,7 @@ def chain_tree(tmp_path):
 def test_runner_writes_one_record_per_job(chain_tree):
     jobs = chain_tree["running"] / "provenance" / "jobs"
     rec = json.loads((jobs / "r0_to_dl1_run_01874_sub-run_0000.json").read_text())
-    assert rec["schema"] == provenance.RECORD_SCHEMA and rec["tool"] == "sort"
+    assert rec["schema"] == records.RECORD_SCHEMA and rec["tool"] == "sort"
     assert rec["command"][0] == SORT and rec["command_line"].startswith(SORT)
     inputs = {i["path"]: i for i in rec["inputs"]}
     streams = [str(chain_tree["r0"] / f"LST-1.{s}.Run01874.0000.fits.fz") for s in (1, 2, 3, 4)]
@@ -110,7 +110,7 @@ def test_runner_writes_one_record_per_job(chain_tree):
 
 def test_run_document_chains_back_to_raw_files(chain_tree, tmp_path):
     out_json, out_svg = tmp_path / "prov.json", tmp_path / "prov.svg"
-    summary = provenance.run_provenance([chain_tree["run"]], [chain_tree["running"] / "provenance" / "jobs"],
+    summary = document.run_provenance([chain_tree["run"]], [chain_tree["running"] / "provenance" / "jobs"],
                                         out_json, out_svg)
     assert summary["activities"] == 2 and summary["leaves"] == 5  # 4 raw streams + the configuration
     doc = load(out_json)
@@ -141,21 +141,21 @@ def test_run_document_chains_back_to_raw_files(chain_tree, tmp_path):
 
 def test_explain_prints_the_chain_to_the_raw_files(chain_tree):
     out = io.StringIO()
-    assert provenance.explain(chain_tree["run"], out=out) == 0  # records found from the file's path alone
+    assert chain.explain(chain_tree["run"], out=out) == 0  # records found from the file's path alone
     text = out.getvalue()
     assert text.index("made by merge_dl1 run 01874") < text.index("made by r0_to_dl1 run 01874 sub-run 0000")
     for s in (1, 2, 3, 4):
         assert f"LST-1.{s}.Run01874.0000.fits.fz  [raw" in text
     assert f"{chain_tree['config']}  [config" in text and sha(chain_tree["config"])[:16] in text
-    assert provenance.explain(chain_tree["r0"] / "LST-1.1.Run01874.0000.fits.fz", out=io.StringIO()) == 1
+    assert chain.explain(chain_tree["r0"] / "LST-1.1.Run01874.0000.fits.fz", out=io.StringIO()) == 1
 
 
 def test_status_provenance_option(chain_tree):
-    proc = subprocess.run([sys.executable, "-m", "lstosa_snake.status", "--provenance", str(chain_tree["run"])],
+    proc = subprocess.run([sys.executable, "-m", "lstosa_snake.status.overview", "--provenance", str(chain_tree["run"])],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "made by merge_dl1 run 01874" in proc.stdout and "made by r0_to_dl1" in proc.stdout
-    missing = subprocess.run([sys.executable, "-m", "lstosa_snake.status", "--provenance",
+    missing = subprocess.run([sys.executable, "-m", "lstosa_snake.status.overview", "--provenance",
                               str(chain_tree["root"] / "nothing.h5")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "no provenance record" in missing.stdout
 
@@ -168,11 +168,11 @@ def test_tool_version_read_from_the_tools_environment():
         require_or_skip(f"lstchain tools not installed in {LST_BIN}", tier="tools")
     version = subprocess.run([str(LST_BIN / "python"), "-c", "import lstchain; print(lstchain.__version__)"],
                              capture_output=True, text=True, timeout=300, check=True).stdout.strip()
-    ident = provenance.tool_identity([str(tool), "--help"])
+    ident = records.tool_identity([str(tool), "--help"])
     assert ident["tool"] == "lstchain_check_dl1" and ident["distribution"] == "lstchain"
     assert ident["version"] == version and ident["versions"]["lstchain"] == version
     assert "ctapipe" in ident["versions"] and ident["python"].startswith("3.")
-    fix = provenance.tool_identity([str(LST_BIN / "lstosa-merge-hdf5-files")])  # our work-around command
+    fix = records.tool_identity([str(LST_BIN / "lstosa-merge-hdf5-files")])  # our work-around command
     assert fix["distribution"] == "lstosa_snake" and fix["versions"]["lstchain"] == version
 
 
@@ -232,7 +232,7 @@ def test_night_documents_name_the_real_inputs_and_tool_versions(local_night):
 def test_status_explains_a_dl2_file_back_to_the_raw_files(local_night):
     run = data_runs(local_night)[0]
     dl2 = local_night.product("DL2", DATE, PROD, f"dl2_LST-1.Run{run:05d}.h5")
-    proc = subprocess.run([sys.executable, "-m", "lstosa_snake.status", "--provenance", str(dl2)],
+    proc = subprocess.run([sys.executable, "-m", "lstosa_snake.status.overview", "--provenance", str(dl2)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
@@ -285,8 +285,8 @@ def test_picture_of_a_long_run_folds_its_subruns(tmp_path, monkeypatch):
     assert runner_main(["--staging-root", str(running / "staging"), "--label", "merge_dl1 run 01874",
                         "--log", str(tmp_path / "l.log"), *[a for s in subs for a in ("--stage-input", str(s))],
                         "--out", f"m.h5={run}", "--", SORT, "-o", "{staging}/m.h5", "{inputs}/" + subs[0].name]) == 0
-    monkeypatch.setattr(provenance, "PICTURE_FOLD_ABOVE", 2)
-    summary = provenance.run_provenance([run], [running / "provenance" / "jobs"], tmp_path / "p.json", tmp_path / "p.svg")
+    monkeypatch.setattr(document, "PICTURE_FOLD_ABOVE", 2)
+    summary = document.run_provenance([run], [running / "provenance" / "jobs"], tmp_path / "p.json", tmp_path / "p.svg")
     assert summary["activities"] == 4 and len(records_of(load(tmp_path / "p.json"), ProvActivity)) == 4
     if shutil.which("dot"):
         svg = (tmp_path / "p.svg").read_text()

@@ -1,4 +1,4 @@
-"""Tests of lstosa_snake.publish: credentials, retries, errors, idempotence.
+"""Tests of lstosa_snake.web.publish: credentials, retries, errors, idempotence.
 
 Unit tests use a tiny scripted http.server on 127.0.0.1; the ``web`` tests publish
 to a real nginx WebDAV server with basic auth (fixture ``nginx_dav``)."""
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from lstosa_snake import publish
-from lstosa_snake.publish import (
+from lstosa_snake.web import publish
+from lstosa_snake.web.publish import (
     MANIFEST_NAME,
     AuthError,
     Credentials,

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
-from lstosa_snake.reprocess import night_list
+from lstosa_snake.ops.reprocess import night_list
 
 REPROCESS = PROJECT / "scripts" / "lstosa-reprocess"
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from lstosa_snake.rf_models import (
+from lstosa_snake.night.rf_models import (
     LST1_LATITUDE_DEG,
     ModelChoiceError,
     altaz_to_dec,
@@ -138,7 +138,7 @@ def test_drive_log_dec_of_the_synthetic_crab_tracking(tmp_path):
 def test_run_models_dir_catalog_first_then_drive_log(tmp_path):
     from types import SimpleNamespace as NS
 
-    from lstosa_snake.rf_models import run_models_dir, run_pointing_dec
+    from lstosa_snake.night.rf_models import run_models_dir, run_pointing_dec
 
     models = make_lines(tmp_path / "models", ["dec_2276", "dec_4822"])
     t0 = dt.datetime(2020, 1, 27, 21, 0)

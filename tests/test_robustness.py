@@ -162,11 +162,11 @@ def test_missing_drive_log_refused_at_start(toy):
 
 
 def _unchecked_paths(root: Path, prod_id="v0.1", calibration_version="v0.12.3", date="20200127"):
-    """The layout of lstosa_snake.paths with the values taken as given (no checks, the date string used
+    """The layout of lstosa_snake.night.paths with the values taken as given (no checks, the date string used
     as it is): where products WOULD go if a trick value got through."""
     import datetime as dt
 
-    from lstosa_snake.paths import NightPaths
+    from lstosa_snake.night.paths import NightPaths
 
     class Unchecked(NightPaths):
         def __post_init__(self):  # the checks under test, left out on purpose
@@ -427,7 +427,7 @@ def test_second_snakemake_refuses_while_first_runs(toy):
 def test_runner_clears_a_killed_attempts_staging_dir(tmp_path):
     """A job killed with SIGKILL leaves its staging dir (with partial products); the next attempt of the
     same job removes it, other jobs' dirs stay."""
-    from lstosa_snake.runner import job_slug, run_atomic
+    from lstosa_snake.jobs.runner import job_slug, run_atomic
 
     staging = tmp_path / "staging"
     label = "r0_to_dl1 run 01874 sub-run 0001"
@@ -444,7 +444,7 @@ def test_runner_clears_a_killed_attempts_staging_dir(tmp_path):
 
 @pytest.mark.mount
 def test_runner_names_the_full_disk(tmp_path, small_disk):
-    from lstosa_snake.runner import RunnerError, run_atomic
+    from lstosa_snake.jobs.runner import RunnerError, run_atomic
 
     subprocess.run(["sh", "-c", f"head -c 1000000 /dev/zero > '{small_disk / 'filler'}'"], capture_output=True)
     with pytest.raises(RunnerError, match=r"no space left on the output disk: \d+ bytes free"):
@@ -685,7 +685,7 @@ def test_nightly_refuses_paths_snakemake_config_would_change(root):
 def test_missing_or_empty_borrowed_calibration_refused(toy):
     """A night without calibration runs borrows an earlier night's; an incomplete set (one file
     missing, one empty) is not borrowed: one-line error. With the set complete, the night plans."""
-    from lstosa_snake.paths import NightPaths
+    from lstosa_snake.night.paths import NightPaths
     import datetime as dt
 
     nocal = toy["tmp"] / "nocal.txt"

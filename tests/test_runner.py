@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from lstosa_snake.runner import RunnerError, main, run_atomic
+from lstosa_snake.jobs.runner import RunnerError, main, run_atomic
 
 PY = sys.executable
 
@@ -79,7 +79,7 @@ def test_cli_exit_codes_and_message(tmp_path, capsys):
 
 def test_tools_run_offline_for_astropy(tmp_path):
     """astropy in the tools must not wait on IERS downloads (no internet on analysis nodes)."""
-    from lstosa_snake.runner import OFFLINE_XDG, tool_environment
+    from lstosa_snake.jobs.runner import OFFLINE_XDG, tool_environment
 
     env = tool_environment({"PATH": "/bin"})
     cfg = (OFFLINE_XDG / "astropy" / "astropy.cfg").read_text()

@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from lstosa_snake.errors import SequenceError
-from lstosa_snake.nightsummary import parse_night_summary_text
-from lstosa_snake.sequencing import (
+from lstosa_snake.core.errors import SequenceError
+from lstosa_snake.night.nightsummary import parse_night_summary_text
+from lstosa_snake.night.sequencing import (
     Calibration,
     build_sequences,
     choose_calibration,

@@ -12,7 +12,7 @@ pytest.importorskip("snakemake_executor_plugin_slurm")
 
 import snakemake_executor_plugin_lstosa_slurm as lss  # noqa: E402
 import snakemake_executor_plugin_slurm as base  # noqa: E402
-from lstosa_snake import slurm_jobs  # noqa: E402
+from lstosa_snake.ops import slurm_jobs  # noqa: E402
 
 
 class FakeWildcards(dict):

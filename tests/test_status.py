@@ -12,10 +12,10 @@ import subprocess
 
 import pytest
 
-from lstosa_snake.night import night_paths
-from lstosa_snake.scale import write_seed_shaped_tree
-from lstosa_snake.status import night_status
-from lstosa_snake.webpage import render_night_page
+from lstosa_snake.night.plan import night_paths
+from lstosa_snake.night.scale import write_seed_shaped_tree
+from lstosa_snake.status.overview import night_status
+from lstosa_snake.web.page import render_night_page
 
 from fake_tools import PROJECT
 
@@ -163,7 +163,7 @@ def test_json_one_shape_rounded_and_a_drs4_row(night):
 
 
 def test_table_names_the_parent_column_and_explains_it(night):
-    from lstosa_snake.status import format_table
+    from lstosa_snake.status.overview import format_table
 
     config, _ = night
     lines = format_table(night_status(config, PROJECT)).splitlines()

@@ -2,7 +2,7 @@
 
 A closed night that lost a product, summary rows skipped as bad, DATA runs without any raw file,
 calibrations that serve no run, a calibration-only night. Toy nights (tests/fake_tools.py), no
-Snakemake: the closed night's product manifest is written with lstosa_snake.integrity, as
+Snakemake: the closed night's product manifest is written with lstosa_snake.jobs.integrity, as
 close_night does.
 """
 
@@ -13,13 +13,13 @@ import json
 import subprocess
 
 from fake_tools import PROJECT, make_toy_night
-from lstosa_snake import integrity
-from lstosa_snake.night import night_paths, plan_night
-from lstosa_snake.nightsummary import NightSummary, Run
-from lstosa_snake.report import build_report
-from lstosa_snake.status import format_table, night_status
-from lstosa_snake.summary_writer import write_night_summary_text
-from lstosa_snake.webpage import render_night_html
+from lstosa_snake.jobs import integrity
+from lstosa_snake.night.plan import night_paths, plan_night
+from lstosa_snake.night.nightsummary import NightSummary, Run
+from lstosa_snake.web.report import build_report
+from lstosa_snake.status.overview import format_table, night_status
+from lstosa_snake.night.summary_writer import write_night_summary_text
+from lstosa_snake.web.page import render_night_html
 
 STATUS = PROJECT / ".venv" / "bin" / "lstosa-status"
 NIGHT = dt.date(2020, 1, 27)

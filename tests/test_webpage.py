@@ -1,4 +1,4 @@
-"""Tests of the night/index web pages (lstosa_snake.webpage), incl. a headless browser."""
+"""Tests of the night/index web pages (lstosa_snake.web.page), incl. a headless browser."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lstosa_snake import webpage
-from lstosa_snake.publish import Credentials, publish_dir
-from lstosa_snake.webpage import (
+from lstosa_snake.web import page as webpage
+from lstosa_snake.web.publish import Credentials, publish_dir
+from lstosa_snake.web.page import (
     fmt_duration,
     fmt_pct,
     fmt_subruns,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lstosa_snake.scale import write_seed_shaped_tree
+from lstosa_snake.night.scale import write_seed_shaped_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))

@@ -1,9 +1,9 @@
 # The calibration sequence: DRS4 pedestal from the DRS4 run; time and charge calibration from
 # the CALI (PEDCALIB) run, both using the DRS4 pedestal of the paired DRS4 run.
 # time_calibration: lookup takes LSTOSA's "pro" time calibration instead of computing it, and
-# ffactor_systematics adds the F-factor systematics file (lstosa_snake.calibration_lookup,
+# ffactor_systematics adds the F-factor systematics file (lstosa_snake.night.calibration_lookup,
 # docs/calibration.md).
-from lstosa_snake.calibration_lookup import systematics_option
+from lstosa_snake.night.calibration_lookup import systematics_option
 
 TIME_CALIBRATION_LOOKUP = (config.get("time_calibration") or "compute") == "lookup"
 SYSTEMATICS_CONFIGURED = bool(config.get("ffactor_systematics"))

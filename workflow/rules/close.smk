@@ -2,7 +2,7 @@
 # the run's datacheck with its PDF; then the night-wise datacheck and the night report.
 # The tools take a directory or a glob: they are pointed at a staging directory of links to
 # exactly the sub-runs planned for the run (excluded or failed ones are not there).
-# DL2 files are merged with lstosa-merge-hdf5-files (work-around 3 in lstosa_snake.lstchain_fixes).
+# DL2 files are merged with lstosa-merge-hdf5-files (work-around 3 in lstosa_snake.jobs.lstchain_fixes).
 # lstchain_check_dl1 writes a run's merged datacheck file next to its inputs ({inputs}, i.e.
 # _inputs/ in the staging dir) and the PDF into --output-dir.
 
@@ -168,10 +168,10 @@ rule close_night:
         runtime=10,
     conda:
         "../../envs/lstchain.yaml"
-    # then the product manifest a closed night is checked against (lstosa_snake.integrity)
+    # then the product manifest a closed night is checked against (lstosa_snake.jobs.integrity)
     shell:
-        "{params.tools}/python -m lstosa_snake.report close --base {params.base:q} --config-json {params.config_args}"
+        "{params.tools}/python -m lstosa_snake.web.report close --base {params.base:q} --config-json {params.config_args}"
         " --report {output.report:q} --finished {output.finished:q} > {log:q} 2>&1"
-        " && {params.tools}/python -m lstosa_snake.integrity write --base {params.base:q}"
+        " && {params.tools}/python -m lstosa_snake.jobs.integrity write --base {params.base:q}"
         " --config-json {params.config_args} >> {log:q} 2>&1"
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from lstosa_snake.config import check_static_inputs, validate_config
-from lstosa_snake.errors import LstosaError
-from lstosa_snake.night import night_paths, plan_night, resolve
-from lstosa_snake.nightsummary import find_night_summary
-from lstosa_snake.paths import WILDCARDS
-from lstosa_snake.resources import mem_mb
+from lstosa_snake.night.config import check_static_inputs, validate_config
+from lstosa_snake.core.errors import LstosaError
+from lstosa_snake.night.plan import night_paths, plan_night, resolve
+from lstosa_snake.night.nightsummary import find_night_summary
+from lstosa_snake.night.paths import WILDCARDS
+from lstosa_snake.jobs.resources import mem_mb
 
 min_version("9.0")
 
@@ -59,11 +59,11 @@ CALIBRATION_CONFIG = str(resolve(config["calibration_config"], BASE))
 TIME_CALIBRATION_CONFIG = str(resolve(config["time_calibration_config"], BASE))
 MODELS_DIR = str(resolve(config["models_dir"], BASE))
 DATE = PATHS.date
-RUNNER = f"{PY} -m lstosa_snake.runner --staging-root {shlex_quote(STAGING)}"
+RUNNER = f"{PY} -m lstosa_snake.jobs.runner --staging-root {shlex_quote(STAGING)}"
 # Calibration products are shared by all productions of a calibration version: their work area
 # must not depend on prod_id (params are a rerun trigger).
 CALIBRATION_RUNNER = (
-    f"{PY} -m lstosa_snake.runner --staging-root {shlex_quote(str(PATHS.calibration_running_dir / 'staging'))}"
+    f"{PY} -m lstosa_snake.jobs.runner --staging-root {shlex_quote(str(PATHS.calibration_running_dir / 'staging'))}"
 )
 
 wildcard_constraints:

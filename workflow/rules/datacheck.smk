@@ -1,14 +1,14 @@
-# Our own datacheck plots and the night's datacheck web page (lstosa_snake.plots, .datacheck_web).
+# Our own datacheck plots and the night's datacheck web page (lstosa_snake.web.plots, lstosa_snake.web.datacheck).
 # Per run: event rate, intensity, image parameters, gammaness; per calibration pair made tonight:
 # flat-field, pedestal and DRS4 baseline per pixel. Each plot directory has plots.json (captions,
 # errors). A plot that cannot be made becomes a placeholder with its reason (the job still
 # succeeds) and is listed under the page's problems. The night page is made after close_night
 # from night_status (plan + products + failure markers), the plots.json files and lstchain's PDFs.
 
-from lstosa_snake.datacheck_web import plot_manifest_paths, publish_retry_token
+from lstosa_snake.web.datacheck import plot_manifest_paths, publish_retry_token
 
 PLOTS_DIR = PATHS.dl1_dir / "datacheck" / "plots"
-RUN_PLOTS = str(PLOTS_DIR / "Run{run}")  # lstosa_snake.datacheck_web.run_plots_dir
+RUN_PLOTS = str(PLOTS_DIR / "Run{run}")  # lstosa_snake.web.datacheck.run_plots_dir
 CALIBRATION_PLOTS = str(PLOTS_DIR / "calibration_Run{run}")
 WEB_ROOT = PATHS.output_root / "datacheck_web" / PATHS.prod_id
 NIGHT_PAGE = WEB_ROOT / DATE / "index.html"
@@ -59,7 +59,7 @@ rule run_plots:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "MPLBACKEND=Agg {params.tools}/python -m lstosa_snake.plots run --run {wildcards.run}"
+        "MPLBACKEND=Agg {params.tools}/python -m lstosa_snake.web.plots run --run {wildcards.run}"
         " --dl1 {input.dl1:q} --dl2 {input.dl2:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
@@ -102,7 +102,7 @@ rule calibration_plots:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "MPLBACKEND=Agg {params.tools}/python -m lstosa_snake.plots calibration --run {wildcards.run}"
+        "MPLBACKEND=Agg {params.tools}/python -m lstosa_snake.web.plots calibration --run {wildcards.run}"
         " --calibration {input.calibration:q} --drs4 {input.drs4:q} --drs4-run {params.drs4_run}"
         " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
@@ -137,7 +137,7 @@ rule night_page:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "{params.python} -m lstosa_snake.datacheck_web night --base {params.base:q}"
+        "{params.python} -m lstosa_snake.web.datacheck night --base {params.base:q}"
         " --config-json {params.config_args} --web-root {params.web_root:q}"
         " --plots {input.plots:q} --pdf {input.pdfs:q}"
         " --link {input.night_datacheck:q} 'lstchain night-wise datacheck (HTML)'"

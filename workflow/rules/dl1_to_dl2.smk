@@ -1,7 +1,7 @@
 # Per sub-run: DL1 -> DL2 (energy, direction, gamma/hadron) with the pre-trained random forests.
 # A models_dir with LSTOSA's declination lines (dec_2276, dec_min_413 ...) gives each run the line
-# closest to its pointing (lstosa_snake.rf_models); a plain directory serves every run.
-from lstosa_snake.rf_models import dec_lines
+# closest to its pointing (lstosa_snake.night.rf_models); a plain directory serves every run.
+from lstosa_snake.night.rf_models import dec_lines
 
 MODELS_BY_DECLINATION = bool(dec_lines(Path(MODELS_DIR)))
 

@@ -3,8 +3,8 @@
 # flat-field and pedestal events); per sub-run lstchain_dl1ab re-cleans the DL1a images into
 # DL1/<date>/<prod_id>/tailcut<pic><bnd>/, and the sub-run's datacheck and DL2 read that file.
 # Included before r0_to_dl1.smk and dl1_to_dl2.smk: their rules take DL1_FOR_DATACHECK / DL1_FOR_DL2.
-from lstosa_snake.dl1b import models_shell_arg, nsb_dirs, run_dec
-from lstosa_snake.rf_models import dec_lines
+from lstosa_snake.jobs.dl1b import models_shell_arg, nsb_dirs, run_dec
+from lstosa_snake.night.rf_models import dec_lines
 
 DL1B = bool(config.get("dl1ab", True))
 CATB = DL1B and bool(config.get("apply_catB_calibration", False))
@@ -24,7 +24,7 @@ DL1_FOR_DL2 = PATHS.pattern("dl1b_subrun") if DL1B else PATHS.pattern("dl1_subru
 DL1_FOR_DATACHECK = DL1_FOR_DL2 if STORE_IMAGE_DL1AB else PATHS.pattern("dl1_subrun")
 
 
-# dl1_to_dl2's --path-models "$models": chosen when the job runs, from the run's tail cuts (lstosa_snake.dl1b)
+# dl1_to_dl2's --path-models "$models": chosen when the job runs, from the run's tail cuts (lstosa_snake.jobs.dl1b)
 nsb_models_pick = lambda wc: models_shell_arg(
     PY, PATHS.tailcuts_summary(wc.run), MODELS_DIR, run_dec(plan(), wc.run) if NSB_DEC_LINES else None
 )
@@ -55,7 +55,7 @@ if TAILCUTS:
         conda:
             "../../envs/lstchain.yaml"
         shell:
-            "{params.tools}/python -m lstosa_snake.dl1b tailcuts --runner {params.runner:q} --tools {params.tools}"
+            "{params.tools}/python -m lstosa_snake.jobs.dl1b tailcuts --runner {params.runner:q} --tools {params.tools}"
             " --log {log:q} --run {wildcards.run} --dl1 {input.dl1:q} {params.standard} {params.nsb}"
             " --standard-config {input.config:q} --config-out {output.config:q} --summary-out {output.summary:q}"
 
@@ -90,7 +90,7 @@ if CATB:
         conda:
             "../../envs/lstchain.yaml"
         shell:
-            "{params.tools}/python -m lstosa_snake.dl1b catb --runner {params.runner:q} --tools {params.tools}"
+            "{params.tools}/python -m lstosa_snake.jobs.dl1b catb --runner {params.runner:q} --tools {params.tools}"
             " --log {log:q} --run {wildcards.run} --interleaved {input.interleaved:q} --catA {input.catA:q}"
             " --config {input.config:q} {params.systematics} --statistics {params.statistics}"
             " --min-events {params.min_events} --output {params.output:q} --status-out {output.status:q}"
@@ -123,7 +123,7 @@ if DL1B:
         conda:
             "../../envs/lstchain.yaml"
         shell:
-            "{params.tools}/python -m lstosa_snake.dl1b dl1ab --runner {params.runner:q} --tools {params.tools}"
+            "{params.tools}/python -m lstosa_snake.jobs.dl1b dl1ab --runner {params.runner:q} --tools {params.tools}"
             " --log {log:q} --label 'dl1ab run {wildcards.run} sub-run {wildcards.subrun}' --input {input.dl1:q}"
             " --tailcuts {input.tailcuts:q} --config {input.config:q} {params.catB} {params.no_image}"
             " --dl1-dir {params.dl1_dir:q} --link {output:q}"

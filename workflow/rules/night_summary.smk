@@ -46,5 +46,5 @@ rule run_summary_ecsv:
         date=DATE,
         r0_dir=str(PATHS.r0_dir),
     shell:
-        "{params.tools}/python -m lstosa_snake.summary_writer --to-ecsv {input:q} --date {params.date}"
+        "{params.tools}/python -m lstosa_snake.night.summary_writer --to-ecsv {input:q} --date {params.date}"
         " --r0-dir {params.r0_dir:q} --output {output:q} 2> {log:q}"

@@ -1,11 +1,11 @@
-# Provenance (config key provenance, default on). Every job that runs through lstosa_snake.runner leaves
+# Provenance (config key provenance, default on). Every job that runs through lstosa_snake.jobs.runner leaves
 # a record (tool, version, command, inputs with sizes and hashes, outputs, times, host) in
 # running_analysis/<date>/<prod_id>/provenance/jobs/ (calibration: running_analysis/<date>/calibration/
 # <version>/provenance/jobs/). Per run, after its merges and datacheck, run_provenance chains those
 # records from the run's final products back to the raw files into a W3C PROV document (PROV-JSON)
 # and its graph (SVG), as LSTOSA's provprocess does; the night page links them. docs/provenance.md.
 
-from lstosa_snake.provenance import night_page_links, run_document_paths
+from lstosa_snake.provenance.document import night_page_links, run_document_paths
 
 PROVENANCE = bool(config.get("provenance", True))
 PROVENANCE_DIR = PATHS.dl1_dir / "provenance"

@@ -1,5 +1,5 @@
 # Publishing the night's datacheck web directory (datacheck_web/<prod_id>/<YYYYMMDD>/ and the
-# production's index) to the password-protected web server: WebDAV PUT with lstosa_snake.publish.
+# production's index) to the password-protected web server: WebDAV PUT with lstosa_snake.web.publish.
 # URL: config datacheck_url (+ /<prod_id>/); null = skipped. Credentials only from the environment
 # (LSTOSA_WEB_USER/LSTOSA_WEB_PASSWORD) or netrc, never from the configuration or the logs.
 # The job always succeeds: the outcome (sent/unchanged/failed/skipped, error) is in the status
@@ -31,5 +31,5 @@ rule publish_datacheck:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "{params.python} -m lstosa_snake.datacheck_web publish --web-root {params.web_root:q}"
+        "{params.python} -m lstosa_snake.web.datacheck publish --web-root {params.web_root:q}"
         " --date {params.date} --url={params.url:q} --status {output.status:q} > {log:q} 2>&1"

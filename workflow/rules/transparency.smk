@@ -4,7 +4,7 @@
 # as LSTOSA's closer does. The tool updates the file it is given: night_datacheck (close.smk) then
 # writes its file into the work area, and cherenkov_transparency updates a copy of it in its staging
 # directory and renames the copy into the night-wise file, so the final file is never changed in place.
-# transparency_plot draws the table for the night page (lstosa_snake.transparency).
+# transparency_plot draws the table for the night page (lstosa_snake.web.transparency).
 
 TRANSPARENCY = bool(config.get("cherenkov_transparency", True))
 # night_datacheck's output: the final night-wise file without transparency, else an intermediate
@@ -76,5 +76,5 @@ if TRANSPARENCY:
         conda:
             "../../envs/lstchain.yaml"
         shell:
-            "MPLBACKEND=Agg {params.tools}/python -m lstosa_snake.transparency plot --night-datacheck {input:q}"
+            "MPLBACKEND=Agg {params.tools}/python -m lstosa_snake.web.transparency plot --night-datacheck {input:q}"
             " --date {params.date} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -15,7 +15,7 @@ in that directory:
   reports for that run (default 0.1: cleaning 8/4; from 0.3 on: 10/5).
 
 The DL1b tools (lstchain_find_tailcuts, lstchain_create_cat_B_calibration_file, lstchain_dl1ab)
-write what lstosa_snake.dl1b reads: the finder its dl1ab_RunNNNNN.json and its log with the NSB
+write what lstosa_snake.jobs.dl1b reads: the finder its dl1ab_RunNNNNN.json and its log with the NSB
 lines, dl1ab a DL1b file that names its DL1a input, cleaning and Cat-B file; dl1_to_dl2 on such a
 file copies it into the DL2 file after a first line "fake dl2", so a test can tell what a DL2 was
 made from (on a DL1a, "fake product", it writes "fake product" as before).

@@ -1,0 +1,224 @@
+"""Where every product of a night lives: the LST directory layout and file names.
+
+Raw data is read from ``data_root`` (``R0/<YYYYMMDD>/``, ``monitoring/DrivePositioning``) and
+never written; products go below ``output_root`` (by default the same tree)::
+
+    monitoring/PixelCalibration/Cat-A/drs4_baseline/<date>/<version>/drs4_pedestal.Run01872.0000.h5
+    monitoring/PixelCalibration/Cat-A/calibration/<date>/<version>/calibration_filters_52.Run01873.0000.h5
+    monitoring/PixelCalibration/Cat-A/drs4_time_sampling_from_FF/<date>/<version>/time_calibration.Run01873.0000.h5
+    monitoring/RunSummary/RunSummary_<date>.ecsv                      (when created from the raw files)
+    DL1/<date>/<prod_id>/dl1_LST-1.Run01874.0001.h5                   (per sub-run)
+    DL1/<date>/<prod_id>/dl1_LST-1.Run01874.h5                        (per run, merged, no images; DL1b with dl1ab)
+    DL1/<date>/<prod_id>/muons/muons_LST-1.Run01874[.0001].fits
+    DL1/<date>/<prod_id>/interleaved/interleaved_LST-1.Run01874.0001.h5
+    DL1/<date>/<prod_id>/datacheck/datacheck_dl1_LST-1.Run01874[.0001].h5 (+ .pdf per run)
+    DL1/datacheck_files/night_wise/<prod_id>/<date>/DL1_datacheck_<date>.h5
+    DL2/<date>/<prod_id>/dl2_LST-1.Run01874[.0001].h5
+    DL1/<date>/<prod_id>/tailcut84/dl1_LST-1.Run01874.0001.h5       (DL1b, docs/dl1b.md; dl1b/ links to it)
+    DL1/<date>/<prod_id>/tailcuts/{dl1ab,tailcuts}_Run01874.json, log_find_tailcuts_Run01874.log
+    monitoring/PixelCalibration/Cat-B/calibration/<date>/<version>/cat_B_calibration_filters_52.Run01874.h5
+    running_analysis/<date>/<prod_id>/{log,benchmarks,staging}/       (work area)
+
+Methods return concrete paths; ``*_pattern`` attributes keep ``{run}``/``{subrun}`` as Snakemake
+wildcards (run: 5 digits, sub-run: 4 digits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lstosa_snake.core.errors import ConfigError
+
+from .dates import compact
+
+#: Snakemake wildcard constraints matching the LST file names.
+WILDCARDS = {"run": r"\d{5}", "subrun": r"\d{4}"}
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def check_id(value: str, what: str) -> str:
+    """Production ids and versions become directory names: refuse separators and '..'."""
+    if not isinstance(value, str) or not _SAFE_ID.match(value) or ".." in value:
+        raise ConfigError(f"{what} must be letters, digits and . _ + - (no '/' or '..'), got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class NightPaths:
+    data_root: Path
+    output_root: Path
+    night: dt.date
+    prod_id: str
+    calib_version: str
+
+    def __post_init__(self):
+        check_id(self.prod_id, "prod_id")
+        check_id(self.calib_version, "calibration_version")
+
+    # ----------------------------------------------------------------- inputs
+    @property
+    def date(self) -> str:
+        return compact(self.night)
+
+    @property
+    def r0_dir(self) -> Path:
+        return self.data_root / "R0" / self.date
+
+    def r0(self, run, subrun, stream: int = 1) -> Path:
+        return self.r0_dir / f"LST-1.{stream}.Run{int(run):05d}.{int(subrun):04d}.fits.fz"
+
+    def r0_streams(self, run, subrun) -> list[Path]:
+        return [self.r0(run, subrun, s) for s in (1, 2, 3, 4)]
+
+    @property
+    def pointing_file(self) -> Path:
+        return self.data_root / "monitoring" / "DrivePositioning" / f"DrivePosition_log_{self.date}.txt"
+
+    @property
+    def created_run_summary(self) -> Path:
+        return self.output_root / "monitoring" / "RunSummary" / f"RunSummary_{self.date}.ecsv"
+
+    @property
+    def derived_run_summary(self) -> Path:
+        """RunSummary ECSV made from a seed NightSummary text, for the tools that need one.
+
+        Per night, not per production: the calibration files depend on it and are shared by
+        all productions of a calibration version.
+        """
+        return self.output_root / "running_analysis" / self.date / f"RunSummary_{self.date}.ecsv"
+
+    @property
+    def calibration_running_dir(self) -> Path:
+        """Work area (logs, benchmarks, staging) of the night's calibration, per calibration version."""
+        return self.output_root / "running_analysis" / self.date / "calibration" / self.calib_version
+
+    # ----------------------------------------------------------- calibration
+    def _catA(self, kind: str, night: dt.date | None = None) -> Path:
+        date = compact(night or self.night)
+        return self.output_root / "monitoring" / "PixelCalibration" / "Cat-A" / kind / date / self.calib_version
+
+    def drs4_pedestal(self, run, night: dt.date | None = None) -> Path:
+        return self._catA("drs4_baseline", night) / f"drs4_pedestal.Run{int(run):05d}.0000.h5"
+
+    def charge_calibration(self, run, night: dt.date | None = None) -> Path:
+        return self._catA("calibration", night) / f"calibration_filters_52.Run{int(run):05d}.0000.h5"
+
+    def time_calibration(self, run, night: dt.date | None = None) -> Path:
+        return self._catA("drs4_time_sampling_from_FF", night) / f"time_calibration.Run{int(run):05d}.0000.h5"
+
+    def catA_lookup_dir(self, kind: str) -> Path:
+        """Cat-A directory of files made by the calibration team and looked up (LSTOSA's "pro"
+        time calibration and F-factor systematics): read from data_root, never written."""
+        return self.data_root / "monitoring" / "PixelCalibration" / "Cat-A" / kind
+
+    # ------------------------------------------------------------ products
+    @property
+    def dl1_dir(self) -> Path:
+        return self.output_root / "DL1" / self.date / self.prod_id
+
+    @property
+    def dl2_dir(self) -> Path:
+        return self.output_root / "DL2" / self.date / self.prod_id
+
+    @property
+    def running_dir(self) -> Path:
+        return self.output_root / "running_analysis" / self.date / self.prod_id
+
+    @property
+    def night_datacheck(self) -> Path:
+        return (
+            self.output_root / "DL1" / "datacheck_files" / "night_wise" / self.prod_id / self.date
+            / f"DL1_datacheck_{self.date}.h5"
+        )
+
+    def dl1_subrun(self, run, subrun) -> Path:
+        return self.dl1_dir / f"dl1_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    def muons_subrun(self, run, subrun) -> Path:
+        return self.dl1_dir / "muons" / f"muons_LST-1.Run{int(run):05d}.{int(subrun):04d}.fits"
+
+    def interleaved_subrun(self, run, subrun) -> Path:
+        return self.dl1_dir / "interleaved" / f"interleaved_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    def datacheck_subrun(self, run, subrun) -> Path:
+        return self.dl1_dir / "datacheck" / f"datacheck_dl1_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    # ------------------------------------------------------ DL1b (docs/dl1b.md)
+    def dl1b_subrun(self, run, subrun) -> Path:
+        """The workflow's handle on a sub-run's DL1b file: a link into its cleaning directory
+        (``tailcut84/`` ...), which is only known once the run's tail cuts are."""
+        return self.dl1_dir / "dl1b" / f"dl1_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    def dl1b_in(self, dl1_prod_id: str, run, subrun) -> Path:
+        """Where a sub-run's DL1b file is: LSTOSA's DL1/<date>/<prod_id>/<dl1_prod_id>/."""
+        return self.dl1_dir / check_id(dl1_prod_id, "dl1_prod_id") / f"dl1_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    def dl1ab_config(self, run) -> Path:
+        """The run's dl1ab configuration (lstchain_find_tailcuts' dl1ab_RunNNNNN.json, or standard)."""
+        return self.dl1_dir / "tailcuts" / f"dl1ab_Run{int(run):05d}.json"
+
+    def tailcuts_summary(self, run) -> Path:
+        """Our summary of the run's cleaning: thresholds, NSB, dl1_prod_id (lstosa_snake.jobs.dl1b)."""
+        return self.dl1_dir / "tailcuts" / f"tailcuts_Run{int(run):05d}.json"
+
+    def catB_calibration(self, run) -> Path:
+        return (
+            self.output_root / "monitoring" / "PixelCalibration" / "Cat-B" / "calibration" / self.date
+            / self.calib_version / f"cat_B_calibration_filters_52.Run{int(run):05d}.h5"
+        )
+
+    def catB_status(self, run) -> Path:
+        """Whether the run has a Cat-B calibration, and why not (LSTOSA's catB_RUN.closed flag)."""
+        return self.running_dir / "catB" / f"catB_Run{int(run):05d}.json"
+
+    def dl2_subrun(self, run, subrun) -> Path:
+        return self.dl2_dir / f"dl2_LST-1.Run{int(run):05d}.{int(subrun):04d}.h5"
+
+    def dl1_run(self, run) -> Path:
+        return self.dl1_dir / f"dl1_LST-1.Run{int(run):05d}.h5"
+
+    def muons_run(self, run) -> Path:
+        return self.dl1_dir / "muons" / f"muons_LST-1.Run{int(run):05d}.fits"
+
+    def datacheck_run(self, run) -> Path:
+        return self.dl1_dir / "datacheck" / f"datacheck_dl1_LST-1.Run{int(run):05d}.h5"
+
+    def datacheck_run_pdf(self, run) -> Path:
+        return self.datacheck_run(run).with_suffix(".pdf")
+
+    def dl2_run(self, run) -> Path:
+        return self.dl2_dir / f"dl2_LST-1.Run{int(run):05d}.h5"
+
+    @property
+    def night_report(self) -> Path:
+        return self.running_dir / "night_report.json"
+
+    @property
+    def night_finished(self) -> Path:
+        return self.running_dir / "NightFinished.txt"
+
+    def log(self, name: str) -> Path:
+        return self.running_dir / "log" / name
+
+    def benchmark(self, name: str) -> Path:
+        return self.running_dir / "benchmarks" / name
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.running_dir / "staging"
+
+    # ------------------------------------------------- Snakemake patterns
+    def pattern(self, method: str, **fixed) -> str:
+        """A path with ``{run}``/``{subrun}`` left as wildcards, e.g. pattern('dl1_subrun') or
+        pattern('r0', stream=2). Static patterns cost Snakemake less than an input function per job."""
+        fn = getattr(self, method)
+        if "subrun" in inspect.signature(fn).parameters:
+            path = str(fn(99999, 9999, **fixed))
+        else:
+            path = str(fn(99999, **fixed))
+        return path.replace("Run99999", "Run{run}").replace(".9999.", ".{subrun}.")

@@ -1,0 +1,1 @@
+"""Where a night stands, read from the disk (``lstosa-status``)."""
