@@ -103,6 +103,8 @@ def test_bad_subrun_fails_alone_while_all_others_run_at_once(slurm_cluster, tmp_
     assert {r["state"] for r in chains if r["name"] == "subrun_chain.Run01874.0003"} == {"FAILED"}
     assert all(r["state"] == "COMPLETED" for r in rows if r["name"] != "subrun_chain.Run01874.0003"), rows
     assert any(r["name"] == "merge_dl1.Run01874" for r in rows)
+    # without DL1b the sub-run's datacheck and DL2 run inside its chain's job, not as jobs of their own
+    assert not [r["name"] for r in rows if r["name"].split(".")[0] in ("dl1b_chain", "dl1_datacheck", "dl1_to_dl2")]
 
 
 

@@ -18,6 +18,10 @@ if workflow.is_main_process and PLAN is not None and PLAN.calibration_lookup is 
     except LstosaError as exc:
         fail(exc)
 
+# On SLURM the night's calibration (drs4_pedestal -> time_calibration, charge_calibration) is one job, as in
+# LSTOSA: two SLURM hops less before the first sub-run can start (inactive locally).
+CALIBRATION_CHAIN = "calibration"
+
 
 rule drs4_pedestal:
     input:
@@ -35,6 +39,7 @@ rule drs4_pedestal:
         mem_mb=mem_mb("drs4_pedestal"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: retries(2)
+    group: CALIBRATION_CHAIN
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -63,6 +68,7 @@ rule time_calibration:
         mem_mb=mem_mb("time_calibration"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: retries(2)
+    group: CALIBRATION_CHAIN
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -99,6 +105,7 @@ rule charge_calibration:
         mem_mb=mem_mb("charge_calibration"),
         runtime=lambda wc, attempt: 30 * attempt,
     retries: retries(2)
+    group: CALIBRATION_CHAIN
     conda:
         "../../envs/lstchain.yaml"
     shell:

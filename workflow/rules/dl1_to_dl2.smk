@@ -35,6 +35,7 @@ rule dl1_to_dl2:
         mem_mb=mem_mb("dl1_to_dl2"),
         runtime=lambda wc, attempt: 20 * attempt,
     retries: retries(1)
+    group: subrun_chain_of(DL1_FOR_DL2)
     conda:
         "../../envs/lstchain.yaml"
     shell:

@@ -23,6 +23,15 @@ DL1_FOR_DL2 = PATHS.pattern("dl1b_subrun") if DL1B else PATHS.pattern("dl1_subru
 # datacheck reads the DL1a file (LSTOSA then skips the sub-run datacheck)
 DL1_FOR_DATACHECK = DL1_FOR_DL2 if STORE_IMAGE_DL1AB else PATHS.pattern("dl1_subrun")
 
+# On SLURM each sub-run's chain is one job (inactive locally). Snakemake makes one SLURM job per connected
+# piece of a group, so a step joins the chain of the job that makes its DL1 input: without DL1b,
+# r0_to_dl1 -> dl1_datacheck, dl1_to_dl2 is one job; with DL1b the chain is cut at the run's tail-cut finder
+# (dl1ab waits for every sub-run's r0_to_dl1 of its run) and dl1ab -> its readers is a second job.
+# tests/test_workflow_dryrun.py counts the SLURM jobs per sub-run of a dry run in each case.
+SUBRUN_CHAIN = "subrun_chain"
+DL1B_CHAIN = "dl1b_chain"
+subrun_chain_of = lambda dl1_input: SUBRUN_CHAIN if dl1_input == PATHS.pattern("dl1_subrun") else DL1B_CHAIN
+
 
 # dl1_to_dl2's --path-models "$models": chosen when the job runs, from the run's tail cuts (lstosa_snake.jobs.dl1b)
 nsb_models_pick = lambda wc: models_shell_arg(
@@ -120,6 +129,7 @@ if DL1B:
             mem_mb=mem_mb("dl1ab"),
             runtime=lambda wc, attempt: 30 * attempt,
         retries: retries(1)
+        group: DL1B_CHAIN
         conda:
             "../../envs/lstchain.yaml"
         shell:

@@ -27,6 +27,7 @@ rule r0_to_dl1:
         mem_mb=mem_mb("r0_to_dl1"),
         runtime=lambda wc, attempt: 75 * attempt,  # LSTOSA: 1:15 per sub-run (~50 min on real data)
     retries: retries(2)
+    group: SUBRUN_CHAIN
     conda:
         "../../envs/lstchain.yaml"
     shell:
@@ -58,6 +59,7 @@ rule dl1_datacheck:
         mem_mb=mem_mb("dl1_datacheck"),
         runtime=lambda wc, attempt: 20 * attempt,
     retries: retries(1)
+    group: subrun_chain_of(DL1_FOR_DATACHECK)
     conda:
         "../../envs/lstchain.yaml"
     shell:
