@@ -67,7 +67,7 @@ def parse_dry_run(text: str) -> list[Job]:
     """Jobs of `snakemake -n -p` output: rule, input, output, log and shell command."""
     jobs, cur = [], None
     for line in text.splitlines():
-        m = re.match(r"^(?:local)?rule (\w+):$", line)
+        m = re.match(r"^\s*(?:local)?rule (\w+):$", line)
         if m:
             cur = Job(m.group(1), [], [], [], "")
             jobs.append(cur)

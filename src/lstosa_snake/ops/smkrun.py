@@ -70,11 +70,16 @@ class SnakemakeRuns:
         cmd += ["--config", *(f"{k}={v}" for k, v in self.s.config_items(failed).items())]
         return cmd
 
+    def pass_command(self, failed: list[str], targets=(), extra=()) -> list[str]:
+        """The command of a Snakemake pass that works on the night (also lstosa-follow's cycles): its state
+        in the night's own directory, made here."""
+        self.snakemake_dir.mkdir(parents=True, exist_ok=True)
+        return self.command(failed, targets, extra)
+
     def snakemake(self, failed: list[str], targets=(), extra=(), what="Snakemake") -> tuple[int | None, str]:
         """Run Snakemake into the log, following its progress there; returns (exit code or None on
         timeout, its output)."""
-        self.snakemake_dir.mkdir(parents=True, exist_ok=True)
-        cmd = self.command(failed, targets, extra)
+        cmd = self.pass_command(failed, targets, extra)
         self.say(f"{what}: {shlex.join(cmd)}")
         self.log_fh.flush()
         start = self.log_fh.tell()
