@@ -264,5 +264,3 @@ def test_follow_killed_at_any_point_resumes(tmp_path):
     assert set(r0_calls) == expected
     assert max(r0_calls.count(c) for c in expected) <= 2
     assert (data / "DL2" / "20200127" / "v0.1" / "dl2_LST-1.Run01874.h5").is_file()
-    # the follow cycles' Snakemake keeps its state in the night's own directory (ops/smkrun.py)
-    assert (data / "running_analysis" / "20200127" / "v0.1" / "snakemake" / ".snakemake" / "metadata").is_dir()

@@ -117,8 +117,7 @@ def test_faulty_night_on_slurm_bad_subruns_fail_alone(slurm_cluster, models_dir,
     others = {name: ss for name, ss in states.items() if not name.startswith("subrun_chain.Run02003.000")}
     retried = {name: ss for name, ss in others.items() if ss != ["COMPLETED"]}
     logs = "".join(f"\n--- {p}\n" + p.read_text()[-1500:]
-                   for p in (data / "running_analysis" / "20200127" / PROD / "snakemake" / ".snakemake"
-                             / "slurm_logs").rglob("*.log")
+                   for p in (REPO / ".snakemake" / "slurm_logs").rglob("*.log")
                    if any(p.parent.parent.name == f"rule_{name.split('.')[0]}" for name in retried))
     assert all(ss[-1] == "COMPLETED" and len(ss) <= 2 for ss in others.values()), (retried, logs)
     if retried:

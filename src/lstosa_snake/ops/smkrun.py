@@ -1,13 +1,6 @@
 """Running Snakemake for a night: the command line, a pass into the night's log with its progress,
 a dry run kept in memory, stopping it, and a killed Snakemake's stale locks.
 
-Each night's Snakemake keeps its state (locks, incomplete markers, metadata, SLURM logs) in the night's own
-``running_analysis/<date>/<prod_id>/snakemake/.snakemake`` (``--directory``), not in the project's: nights
-run side by side from one installation (tonight's follow mode, yesterday's closing, a reprocessing) without
-sharing lock state. Snakemake 9 numbers its lock files by the first free number (two Snakemakes starting
-together can take the same one) and, when it ends, removes the whole lock directory with every other
-Snakemake's locks in it (``FilePersistence._delete_locks``), so a shared ``.snakemake`` loses locks.
-
 ``SnakemakeRuns`` is a part of ``nightly.Night`` (its base class), kept apart so that each reads
 alone. It uses the night's ``s`` (Settings), ``paths``, ``rdir``, ``log_path``/``log_fh`` (the
 open log), ``deadline``, ``say`` and keeps ``proc``, ``progress`` and ``last_output``.
@@ -48,15 +41,8 @@ def snakemake_bin() -> str:
 
 
 class SnakemakeRuns:
-    @property
-    def snakemake_dir(self) -> Path:
-        """The night's working directory for Snakemake (its state in ``.snakemake`` below it)."""
-        return self.rdir / "snakemake"
-
     def command(self, failed: list[str], targets=(), extra=()) -> list[str]:
         cmd = [snakemake_bin(), *targets, "--snakefile", str(self.s.base / "Snakefile")]
-        if self.snakemake_dir.is_dir():  # made by the first pass; a dry run before it writes nothing there
-            cmd += ["--directory", str(self.snakemake_dir)]
         if self.s.profile:
             profile = Path(self.s.profile)
             cmd += ["--profile", str(profile.resolve()) if profile.exists() else self.s.profile]
@@ -70,16 +56,10 @@ class SnakemakeRuns:
         cmd += ["--config", *(f"{k}={v}" for k, v in self.s.config_items(failed).items())]
         return cmd
 
-    def pass_command(self, failed: list[str], targets=(), extra=()) -> list[str]:
-        """The command of a Snakemake pass that works on the night (also lstosa-follow's cycles): its state
-        in the night's own directory, made here."""
-        self.snakemake_dir.mkdir(parents=True, exist_ok=True)
-        return self.command(failed, targets, extra)
-
     def snakemake(self, failed: list[str], targets=(), extra=(), what="Snakemake") -> tuple[int | None, str]:
         """Run Snakemake into the log, following its progress there; returns (exit code or None on
         timeout, its output)."""
-        cmd = self.pass_command(failed, targets, extra)
+        cmd = self.command(failed, targets, extra)
         self.say(f"{what}: {shlex.join(cmd)}")
         self.log_fh.flush()
         start = self.log_fh.tell()
@@ -146,11 +126,11 @@ class SnakemakeRuns:
     def remove_stale_snakemake_locks(self) -> int:
         """Snakemake lock files naming this night's products are stale: we hold the night's lock.
 
-        (A Snakemake killed with SIGKILL leaves its locks in the night's Snakemake directory; only those
-        that name this night's products are removed, never a lock of another production's files.)
+        (A Snakemake killed with SIGKILL leaves its locks; ``--unlock`` would drop every lock of
+        the project, also those of other nights being processed, so only these are removed.)
         """
         mine = (str(self.rdir) + os.sep, str(self.paths.dl1_dir) + os.sep, str(self.paths.dl2_dir) + os.sep)
-        lockdir = self.snakemake_dir / ".snakemake" / "locks"
+        lockdir = self.s.base / ".snakemake" / "locks"
         removed = 0
         for out in lockdir.glob("*.output.lock"):
             try:
