@@ -53,7 +53,8 @@ def make_night(root: Path, **overrides) -> Path:
         lst_tool("lstosa-make-night"), "--output", root, "--date", p["date"], "--seed", p["seed"],
         "--first-run", p["first_run"], "--data-runs", p["data_runs"], "--subruns", p["subruns"],
         "--events-per-subrun", p["events_per_subrun"], "--drs4-events", p["drs4_events"],
-        "--cali-events", p["cali_events"], "--no-progress",
+        "--cali-events", p["cali_events"], "--no-progress", "--input-state", p.get("input_state", "gain_selected"),
+        "--data-format", p.get("data_format", "CTAR1"),
     ], log=root / "make_night.log")
     return root
 

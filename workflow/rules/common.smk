@@ -88,7 +88,7 @@ def plan():
 PLAN_KEYS = (
     "date", "data_root", "output_root", "night_summary", "merged_summary", "prod_id", "calibration_version",
     "calibration_policy", "calibration_lookback_nights", "exclude_runs", "exclude_subruns",
-    "failed_subruns", "time_calibration", "ffactor_systematics", "calibration_lookup_version",
+    "failed_subruns", "time_calibration", "ffactor_systematics", "calibration_lookup_version", "input_state",
 )
 
 
@@ -109,7 +109,13 @@ def run_summary_file(wildcards=None):
 # ancient: the follow mode (lstosa-follow) rewrites the night's summary as runs grow; a tool reads only
 # its run's row, which does not change, so a newer summary must not redo finished jobs.
 RUN_SUMMARY = ancient(run_summary_file()) if PLAN is not None else (lambda wc: ancient(run_summary_file()))
-R0_STREAMS = {f"r0_{s}": PATHS.pattern("r0", stream=s) for s in (1, 2, 3, 4)}
+# What r0_to_dl1 reads: R0, or on a legacy_raw night the gain-selected copies in R0G (gain_selection.smk).
+if PLAN is not None:
+    R0_STREAMS = {
+        f"r0_{s}": PATHS.pattern("r0g" if PLAN.input_state.needs_gain_selection else "r0", stream=s) for s in (1, 2, 3, 4)
+    }
+else:
+    R0_STREAMS = {f"r0_{s}": (lambda wc, s=s: str(plan().r0_for_dl1(wc.run, wc.subrun, s))) for s in (1, 2, 3, 4)}
 MAX_EVENTS = f"--max-events {int(config['max_events'])}" if config.get("max_events") else ""
 
 

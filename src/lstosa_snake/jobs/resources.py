@@ -51,7 +51,9 @@ PEAK_MB = {
     # /usr/bin/time on the demo night's files (404 MB)
     "cherenkov_transparency": 404,
     "transparency_plot": 84,
-    "run_provenance": 56,  # a 200-sub-run run's 602 job records (1.1 s); the tests' night: 43
+    "run_provenance": 56,
+    # lstchain_r0_to_r0g of a 200-event two-gain sub-run, /usr/bin/time, 2026-12-03 (legacy_raw nights)
+    "gain_selection": 521,  # a 200-sub-run run's 602 job records (1.1 s); the tests' night: 43
 }
 #: rules without a benchmark of their own (light Python steps or not run on the demo night): MB
 UNMEASURED_MB = {

@@ -7,6 +7,7 @@ never written; products go below ``output_root`` (by default the same tree)::
     monitoring/PixelCalibration/Cat-A/calibration/<date>/<version>/calibration_filters_52.Run01873.0000.h5
     monitoring/PixelCalibration/Cat-A/drs4_time_sampling_from_FF/<date>/<version>/time_calibration.Run01873.0000.h5
     monitoring/RunSummary/RunSummary_<date>.ecsv                      (when created from the raw files)
+    R0G/<date>/LST-1.{1..4}.Run01874.0001.fits.fz                     (legacy_raw nights: gain-selected DATA)
     DL1/<date>/<prod_id>/dl1_LST-1.Run01874.0001.h5                   (per sub-run)
     DL1/<date>/<prod_id>/dl1_LST-1.Run01874.h5                        (per run, merged, no images; DL1b with dl1ab)
     DL1/<date>/<prod_id>/muons/muons_LST-1.Run01874[.0001].fits
@@ -74,6 +75,21 @@ class NightPaths:
 
     def r0_streams(self, run, subrun) -> list[Path]:
         return [self.r0(run, subrun, s) for s in (1, 2, 3, 4)]
+
+    # ----------------------------------------------- gain selection (legacy_raw)
+    @property
+    def r0g_dir(self) -> Path:
+        """Gain-selected copies of a legacy_raw night's DATA sub-runs (LSTOSA's R0G/<date>/), per night:
+        every production reads the same R0G files."""
+        return self.output_root / "R0G" / self.date
+
+    def r0g(self, run, subrun, stream: int = 1) -> Path:
+        return self.r0g_dir / f"LST-1.{stream}.Run{int(run):05d}.{int(subrun):04d}.fits.fz"
+
+    @property
+    def gain_selection_running_dir(self) -> Path:
+        """Work area of the night's gain selection (staging, logs, benchmarks, provenance records)."""
+        return self.output_root / "running_analysis" / self.date / "gain_selection"
 
     @property
     def pointing_file(self) -> Path:

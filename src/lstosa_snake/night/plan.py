@@ -15,6 +15,7 @@ from pathlib import Path
 from lstosa_snake.core.errors import ConfigError, LstosaError
 
 from .calibration_lookup import CalibrationLookup
+from .input_state import CATA_CALIBRATED, InputStateError, NightState, night_state
 from .dates import compact, parse_night_date
 from .nightsummary import (
     CALI,
@@ -138,6 +139,14 @@ class NightPlan:
 
     #: looked-up calibration files (calibration_lookup.py); None: all computed from the night's runs
     calibration_lookup: CalibrationLookup | None = None
+    #: the state of the night's raw data (input_state.py); gain_selected when not determined
+    input_state: NightState = field(default_factory=lambda: NightState("gain_selected", "assumed"))
+
+    def r0_for_dl1(self, run, subrun, stream: int = 1) -> Path:
+        """The raw file r0_to_dl1 reads: the gain-selected copy on a legacy_raw night (R0G), else R0."""
+        p = self.paths
+        return p.r0g(run, subrun, stream) if self.input_state.needs_gain_selection else p.r0(run, subrun, stream)
+
     #: the configured models_dir (None: not configured)
     models_root: Path | None = None
     _models_dirs: dict = field(default_factory=dict, repr=False)
@@ -292,6 +301,12 @@ def plan_night(config: dict, base: Path, summary_path: Path | None = None) -> Ni
         runs[run.run_id] = RunPlan(run.run_id, run.n_subruns, cal, keep, excluded, missing, failed)
         if not cal.borrowed:
             calibrations_tonight[cal.cali_run] = cal.drs4_run
+    state = night_state(str(config.get("input_state") or "auto"),
+                        {r: paths.r0(r, rp.subruns[0]) for r, rp in runs.items()})
+    if state.state == CATA_CALIBRATED and runs:
+        raise InputStateError(
+            f"{state.describe()}: waveforms calibrated to photo-electrons by the event builder are not processed"
+            " by this workflow yet (no calibration sequence for them): process the night with LSTOSA")
     calibrations = [seq.calibration for seq in sequences if seq.kind != DATA]
     if calibrations and not summary.by_type(DATA):
         # A calibration-only night calibrates (its last pair) so that later nights can borrow it.
@@ -305,6 +320,7 @@ def plan_night(config: dict, base: Path, summary_path: Path | None = None) -> Ni
         earlier_cali_inputs={c: v for c, v in earlier_cali.items() if c in calibrations_tonight},
         calibration_lookup=lookup,
         models_root=resolve(config["models_dir"], base) if config.get("models_dir") else None,
+        input_state=state,
     )
 
 

@@ -34,6 +34,10 @@ def parse_args(argv=None):
     p.add_argument("--data-format", choices=("CTAR1", "LSTCAM"), default="CTAR1",
                    help="R0 format: CTA R1v1 (EVBv6, LST data since Dec 2023) or LSTCAM (EVBv5, before);"
                         " only EVBv5 event times come from the Dragon counters and the run summary's reference")
+    p.add_argument("--input-state", choices=("gain_selected", "legacy_raw"), default="gain_selected",
+                   help="what the event builder did to the DATA runs: kept one gain of physics events"
+                        " (gain_selected, LST-1 since 2023) or both (legacy_raw: the workflow gain-selects them"
+                        " with lstchain_r0_to_r0g); calibration runs always keep both gains")
     p.add_argument("--interleaved-fraction", type=float, default=0.04,
                    help="share of interleaved pedestal events, and as much flat-field, in DATA runs"
                         " (the tail-cut finder needs >= 100 pedestals per sub-run)")
@@ -72,7 +76,7 @@ def main(argv=None):
             subruns=args.subruns, events_per_subrun=args.events_per_subrun,
             drs4_events=args.drs4_events, cali_events=args.cali_events, flatfield_pe=args.flatfield_pe,
             data_format=args.data_format, interleaved_fraction=args.interleaved_fraction,
-            data_nsb_pe=args.data_nsb_pe, data_gain_drift=args.data_gain_drift,
+            data_nsb_pe=args.data_nsb_pe, data_gain_drift=args.data_gain_drift, input_state=args.input_state,
         )
     except ValueError as e:
         print(f"lstosa-make-night: {e}", file=sys.stderr)

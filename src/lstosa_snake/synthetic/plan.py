@@ -14,6 +14,9 @@ EVENT_TYPE_NAMES = {0: "FLATFIELD", 2: "SKY_PEDESTAL", 32: "SUBARRAY"}
 
 TAI_MINUS_UTC_S = 37  # valid since 2017-01-01
 
+#: states of the raw data the generator writes (LSTOSA's --input-state; catA_calibrated not yet)
+INPUT_STATES = ("gain_selected", "legacy_raw")
+
 
 @dataclass
 class RunPlan:
@@ -70,6 +73,8 @@ class NightPlan:
     flatfield_pe: float = 80.0
     nsb_pe: float = 0.3
     data_format: str = "CTAR1"  # or "LSTCAM" (EVBv5): r0.DATA_FORMATS
+    #: what the event builder did to DATA runs: INPUT_STATES (night/input_state.py reads it back)
+    input_state: str = "gain_selected"
     electronics: dict = field(default_factory=dict)
     pointing: dict = field(default_factory=dict)
     generator: str = "lstosa_snake.synthetic"
@@ -99,6 +104,7 @@ class NightPlan:
         return cls(
             date=dt.date.fromisoformat(d["date"]), seed=d["seed"], runs=runs,
             flatfield_pe=d["flatfield_pe"], nsb_pe=d["nsb_pe"], data_format=d.get("data_format", "CTAR1"),
+            input_state=d.get("input_state", "gain_selected"),
             electronics=d.get("electronics", {}), pointing=d.get("pointing", {}),
         )
 
@@ -117,6 +123,7 @@ def make_plan(
     interleaved_fraction: float = 0.04,
     data_nsb_pe: list[float] | None = None,
     data_gain_drift: list[float] | None = None,
+    input_state: str = "gain_selected",
 ) -> NightPlan:
     """Runs through the evening of ``date`` (UTC): DRS4 at ~20:05, calibration run
     ~5 min later, DATA runs from ~20:20 every 20 min (LST runs last ~20 min; ours hold
@@ -124,7 +131,13 @@ def make_plan(
 
     ``interleaved_fraction``: share of interleaved pedestal and, as much, flat-field events in DATA
     runs (real runs: 100 Hz each; lstchain_find_tailcuts needs >= 100 pedestals per sub-run).
-    ``data_nsb_pe`` / ``data_gain_drift``: per DATA run (the last value repeats), see RunPlan."""
+    ``data_nsb_pe`` / ``data_gain_drift``: per DATA run (the last value repeats), see RunPlan.
+    ``input_state``: ``gain_selected`` (the event builder kept one gain of physics events), ``legacy_raw``
+    (both gains, as before the event builder selected them; EVBv5 files always are)."""
+    if input_state not in INPUT_STATES:
+        raise ValueError(f"unknown input state {input_state!r} ({', '.join(INPUT_STATES)})")
+    if data_format == "LSTCAM" and input_state != "legacy_raw":
+        input_state = "legacy_raw"  # EVBv5 files hold both gains
     if drs4_events < 500:
         raise ValueError("a DRS4 run needs >= 500 events (lstchain's run-type guess reads 500)")
     evening = dt.datetime.combine(date, dt.time(20, 0), tzinfo=dt.timezone.utc).timestamp()
@@ -145,12 +158,13 @@ def make_plan(
                 # a sub-run holds ~10 s of data
                 rate_hz=events_per_subrun / 10.0,
                 flatfield_fraction=interleaved_fraction, pedestal_fraction=interleaved_fraction,
-                gain_selection=True, nsb_pe=_nth(data_nsb_pe, i), gain_drift=_nth(data_gain_drift, i) or 0.0,
+                gain_selection=input_state != "legacy_raw", nsb_pe=_nth(data_nsb_pe, i), gain_drift=_nth(data_gain_drift, i) or 0.0,
             )
         )
     if data_format not in ("CTAR1", "LSTCAM"):
         raise ValueError(f"unknown data format {data_format!r} (CTAR1 or LSTCAM)")
-    return NightPlan(date=date, seed=seed, runs=runs, flatfield_pe=flatfield_pe, data_format=data_format)
+    return NightPlan(date=date, seed=seed, runs=runs, flatfield_pe=flatfield_pe, data_format=data_format,
+                     input_state=input_state)
 
 
 def _nth(values, i):
