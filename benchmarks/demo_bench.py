@@ -22,6 +22,12 @@ are listed and must be the same set of files.
 instead times the workflow on the same night twice: `before`, without the stages of issue 14 (DL1b,
 Cat-B, Cherenkov transparency, PROV documents: STAGES_OFF), and `after`, with the defaults (all on), and
 prints the ratio against the issue's limit of 1.5x.
+
+    .venv/bin/python benchmarks/demo_bench.py --states [--repeat 1] [--cores 2]
+
+writes the demo night in two input states (gain_selected, legacy_raw: both gains, so every DATA sub-run is
+gain-selected by lstchain_r0_to_r0g first) and times the workflow on each, with the gain selection's mean
+wall/CPU time and peak memory per sub-run and the R0G volume against R0's.
 """
 
 from __future__ import annotations
@@ -212,6 +218,55 @@ def compare_stages(work: Path, data: Path, models: Path, cores: int, repeat: int
     return 0 if ratio <= STAGES_LIMIT else 1
 
 
+def compare_states(work: Path, models: Path, cores: int, repeat: int) -> int:
+    """The demo night written in each input state, processed by the workflow; the gain selection's cost."""
+    rows = {}
+    for state in ("gain_selected", "legacy_raw"):
+        data = work / f"data-{state}"
+        if not (data / "R0").is_dir():
+            subprocess.run([LST_BIN / "lstosa-make-night", "--date", DATE, "--output", data, "--no-progress",
+                            "--input-state", state, *DEMO_NIGHT], check=True, capture_output=True)
+        best = None
+        for rep in range(repeat):
+            out = work / f"out-{state}"
+            wall, cpu, njobs, made = run_variant("workflow", work, data, out, models, cores)
+            print(f"# {state} run {rep + 1}: {wall:.1f} s wall, {cpu:.1f} s CPU, {njobs} jobs, {len(made)} products",
+                  file=sys.stderr, flush=True)
+            if best is None or wall < best[0]:
+                best = (wall, cpu, njobs, gain_selection_cost(out, data))
+        rows[state] = best
+    base = rows["gain_selected"][0]
+    print(f"{'input state':<14} {'wall s':>7} {'CPU s':>7} {'jobs':>5} {'vs gain_selected':>16}   ({cores} cores, best of {repeat})")
+    for state, (wall, cpu, njobs, _) in rows.items():
+        print(f"{state:<14} {wall:>7.1f} {cpu:>7.1f} {njobs:>5} {wall / base:>16.3f}")
+    cost = rows["legacy_raw"][3]
+    if cost["subruns"]:
+        print(f"gain selection per sub-run ({cost['subruns']} sub-runs of the demo night): {cost['wall_s']:.1f} s wall, "
+              f"{cost['cpu_s']:.1f} s CPU, peak {cost['max_rss_mb']:.0f} MB; R0G {cost['r0g_mb']:.1f} MB for "
+              f"{cost['r0_mb']:.1f} MB of R0 ({100 * (1 - cost['r0g_mb'] / cost['r0_mb']):.0f} % saved)")
+    return 0
+
+
+def gain_selection_cost(out: Path, data: Path) -> dict:
+    """Mean wall/CPU and peak memory of the gain_selection jobs (their benchmark files), R0G vs R0 volume."""
+    d = DATE.replace("-", "")
+    tsvs = sorted((out / "running_analysis" / d / "gain_selection" / "benchmarks").glob("*.tsv"))
+    rows = []
+    for t in tsvs:
+        head, values = t.read_text().splitlines()[:2]
+        rows.append(dict(zip(head.split("\t"), values.split("\t"))))
+    n = len(rows)
+    r0g = list((out / "R0G" / d).glob("*.fits.fz"))
+    return {
+        "subruns": n,
+        "wall_s": sum(float(r["s"]) for r in rows) / n if n else 0.0,
+        "cpu_s": sum(float(r["cpu_time"]) for r in rows) / n if n else 0.0,
+        "max_rss_mb": max((float(r["max_rss"]) for r in rows), default=0.0),
+        "r0g_mb": sum(p.stat().st_size for p in r0g) / 1e6,
+        "r0_mb": sum((data / "R0" / d / p.name).stat().st_size for p in r0g) / 1e6,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=1, help="runs per variant (the fastest counts)")
@@ -219,6 +274,9 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="work in this directory and keep it")
     ap.add_argument("--stages", action="store_true",
                     help="time the workflow without and with issue 14's stages (DL1b, Cat-B, transparency, PROV)")
+    ap.add_argument("--states", action="store_true",
+                    help="the demo night in each input state (gain_selected, legacy_raw): wall time and the gain"
+                         " selection's cost per sub-run")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="lstosa-demo-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -228,6 +286,11 @@ def main() -> int:
                        check=True, capture_output=True)
     subprocess.run([LST_BIN / "lstosa-make-models", "--output-dir", models, "--config",
                     ROOT / "config" / "lstchain" / "lstchain_config.json"], check=True, capture_output=True)
+    if args.states:
+        rc = compare_states(work, models, args.cores, args.repeat)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return rc
     if args.stages:
         rc = compare_stages(work, data, models, args.cores, args.repeat)
         if not args.keep:

@@ -144,6 +144,11 @@ SUBRUN_JOBS = {
     "dl1ab=True": {("subrun_chain", ("r0_to_dl1",)), ("dl1b_chain", ("dl1_datacheck", "dl1_to_dl2", "dl1ab"))},
     "dl1ab=True store_image_dl1ab=False": {("subrun_chain", ("dl1_datacheck", "r0_to_dl1")),
                                            ("dl1b_chain", ("dl1_to_dl2", "dl1ab"))},
+    # two-gain raw data: the gain selection runs in the sub-run's first job (docs/input-states.md)
+    "dl1ab=False input_state=legacy_raw": {("subrun_chain", ("dl1_datacheck", "dl1_to_dl2", "gain_selection",
+                                                             "r0_to_dl1"))},
+    "dl1ab=True input_state=legacy_raw": {("subrun_chain", ("gain_selection", "r0_to_dl1")),
+                                          ("dl1b_chain", ("dl1_datacheck", "dl1_to_dl2", "dl1ab"))},
 }
 
 

@@ -15,6 +15,7 @@ PROVENANCE_SVG = str(PROVENANCE_DIR / "prov_LST-1.Run{run}.svg")
 PROVENANCE_RECORDS = [
     str(PATHS.running_dir / "provenance" / "jobs"),
     str(PATHS.calibration_running_dir / "provenance" / "jobs"),
+    str(PATHS.gain_selection_running_dir / "provenance" / "jobs"),  # legacy_raw: R0G back to R0
 ]
 
 

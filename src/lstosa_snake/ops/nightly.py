@@ -58,7 +58,7 @@ from lstosa_snake.night.plan import night_paths, plan_night
 from lstosa_snake.status.overview import (
     POLICY_FILE,
     night_status,
-    read_failures,
+    night_failures,
     read_policy,
 )
 
@@ -256,7 +256,7 @@ class Night(NightChecks):
             result.summary = f"{self.outlook.message}: calibration made, nothing else to do"
             self.say(result.summary)
             return
-        if rc != 0 and not read_failures(self.rdir) and "Building DAG of jobs" not in self.last_output:
+        if rc != 0 and not night_failures(self.paths) and "Building DAG of jobs" not in self.last_output:
             # Snakemake stopped while reading the workflow, before any job: the one line, not "see the log".
             # The workflow's own refusals are about the night's data (drive log, calibration): an error to
             # notify; anything else (Snakemake options, profile, the configuration) is a configuration error.
@@ -286,7 +286,7 @@ class Night(NightChecks):
         except LstosaError as exc:
             self.say(f"no night plan after the pass: {exc}")
             return None
-        failures = read_failures(self.rdir)
+        failures = night_failures(self.paths)
         if not failures:
             self.say("Snakemake failed and no job left a failure marker: see the log")
             return None

@@ -17,7 +17,7 @@ POLICY_FILE = "failure_policy.json"
 SUBRUN_STAGES = ("r0_to_dl1", "datacheck", "dl1_to_dl2")
 #: runner labels of the per-sub-run rules -> status stage
 _SUBRUN_RULES = {"r0_to_dl1": "r0_to_dl1", "dl1_datacheck": "datacheck", "dl1_to_dl2": "dl1_to_dl2",
-                 "dl1ab": "dl1ab"}  # dl1ab: docs/dl1b.md
+                 "dl1ab": "dl1ab", "gain_selection": "gain_selection"}  # dl1ab: docs/dl1b.md; legacy_raw nights
 _MARKER = re.compile(r"^(?P<rule>[A-Za-z0-9]+(?:_[a-z0-9]+)*?)_run_(?P<run>\d{5})(?:_sub-run_(?P<subrun>\d{4}))?\.txt$")
 _BENCH_RUN = re.compile(r"\.Run(\d{5})[.]")
 _BENCH_DIRS = ("", "r0_to_dl1", "dl1_datacheck", "dl1_to_dl2", "merge", "datacheck",
@@ -53,6 +53,12 @@ def read_failures(running_dir: Path) -> list[dict]:
             "marker": str(fdir / name),
         })
     return failures
+
+
+def night_failures(paths) -> list[dict]:
+    """The production's failure markers and those of the night's gain selection (legacy_raw nights;
+    kept with the R0G work area, which every production shares)."""
+    return read_failures(paths.running_dir) + read_failures(paths.gain_selection_running_dir)
 
 
 def subrun_failures(failures: list[dict]) -> dict[int, dict[int, list[str]]]:

@@ -80,6 +80,8 @@ def format_table(status: dict) -> str:
         f"Night {status['date']}  prod {status['prod_id']}  {state_text(status)}  "
         f"summary: {status.get('night_summary') or '-'}"
     ]
+    if status.get("input_state"):
+        lines.append(f"raw data: {status['input_state']}")
     rows = [_row(s) for s in status["sequences"]]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEAD)]
     lines.append("  ".join(h.ljust(w) for h, w in zip(HEAD, widths)).rstrip())

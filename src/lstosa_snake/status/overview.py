@@ -36,6 +36,7 @@ from .disk import (
     SUBRUN_STAGES,
     benchmark_totals,
     list_names,
+    night_failures,
     read_failures,
     read_policy,
     subrun_failures,
@@ -43,7 +44,7 @@ from .disk import (
 from .format import compact_list, format_table
 
 # the readers of status_disk and compact_list are imported from here by lstosa-nightly and -reprocess
-__all__ = ["night_status", "format_table", "compact_list", "list_names", "read_failures", "read_policy",
+__all__ = ["night_status", "format_table", "compact_list", "list_names", "read_failures", "night_failures", "read_policy",
            "subrun_failures", "POLICY_FILE", "main"]
 
 
@@ -98,7 +99,8 @@ class _Rows:
         self.by_subrun = subrun_failures(failures)
         self.bench = benchmark_totals(p.running_dir)
         # the calibration jobs' benchmarks live with the calibration (shared by productions)
-        for run_id, (cpu, wall) in benchmark_totals(p.calibration_running_dir).items():
+        for run_id, (cpu, wall) in (*benchmark_totals(p.calibration_running_dir).items(),
+                                    *benchmark_totals(p.gain_selection_running_dir).items()):
             t = self.bench.setdefault(run_id, [0.0, 0.0])
             t[0] += cpu
             t[1] += wall
@@ -256,7 +258,8 @@ def night_status(config: dict, base: Path | None = None) -> dict:
     status["missing_raw_runs"] = sorted(plan.missing_raw_runs)
     status["unused_calibrations"] = [c.label for c in plan.unused_calibrations]
     status["calibration_only"] = plan.calibration_only
-    rows = _Rows(plan, read_failures(rdir))
+    status["input_state"] = plan.input_state.describe()
+    rows = _Rows(plan, night_failures(paths))
     for seq in plan.sequences:
         status["sequences"] += rows.calibration(seq) if seq.kind != "DATA" else [rows.data(seq)]
     failures = status["failures"] = rows.failures

@@ -23,6 +23,7 @@ The ``night`` dict
       "closed": False,                   # True once the night is closed
       "state": "open",                   # "open" | "closed" | "closed_products_missing"
       "calibration_only": False,         # True: calibration runs but no DATA run to process
+      "input_state": "gain_selected (read from the raw files of run(s) 01874)",  # night/input_state.py
       "missing_products": [],            # closed night: products missing/changed since closing
       "repair_command": None,            # shown with them
       "skipped_rows": [                  # night summary rows left out as bad
@@ -291,6 +292,7 @@ def normalize_night(night: dict) -> dict:
         "problems": [str(p) for p in night.get("problems") or []],
         "dl1b": [_dl1b_row(r) for r in night.get("dl1b") or []],
         "calibration_only": bool(night.get("calibration_only")),
+        "input_state": str(night.get("input_state") or ""),
         "missing_products": [str(m) for m in night.get("missing_products") or []],
         "repair_command": str(night.get("repair_command") or ""),
         "skipped_rows": [

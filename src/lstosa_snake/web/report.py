@@ -36,6 +36,35 @@ DL1_NODE = "/dl1/event/telescope/parameters/LST_LSTCam"
 DL2_NODE = "/dl2/event/telescope/parameters/LST_LSTCam"
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def gain_selection_summary(plan: NightPlan) -> dict | None:
+    """A legacy_raw night's R0G product: the files per run and the volume saved against R0."""
+    if not plan.input_state.needs_gain_selection:
+        return None
+    p = plan.paths
+    runs, r0_total, r0g_total = [], 0, 0
+    for rp in plan.runs.values():
+        pairs = [(p.r0(rp.run_id, s, k), p.r0g(rp.run_id, s, k)) for s in rp.subruns for k in (1, 2, 3, 4)]
+        done = [(a, b) for a, b in pairs if _size(b) > 0]
+        r0_bytes, r0g_bytes = sum(_size(a) for a, _ in done), sum(_size(b) for _, b in done)
+        r0_total, r0g_total = r0_total + r0_bytes, r0g_total + r0g_bytes
+        runs.append({"run": rp.run_id, "r0g_files": len(done), "expected_files": len(pairs),
+                     "r0_bytes": r0_bytes, "r0g_bytes": r0g_bytes})
+    return {
+        "r0g_dir": str(p.r0g_dir),
+        "runs": runs,
+        "r0_bytes": r0_total,
+        "r0g_bytes": r0g_total,
+        "saved_fraction": round(1 - r0g_total / r0_total, 4) if r0_total else None,
+    }
+
+
 def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
     p = plan.paths
     missing_raw = set(plan.missing_raw_runs)
@@ -82,6 +111,9 @@ def build_report(plan: NightPlan, benchmarks: dict | None = None) -> dict:
         "night_summary": plan.summary.path,
         "closed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "calibration_only": plan.calibration_only,
+        "input_state": {"state": plan.input_state.state, "source": plan.input_state.source,
+                        "description": plan.input_state.describe()},
+        "gain_selection": gain_selection_summary(plan),
         "sequences": sequences,
         "excluded_runs": sorted(plan.excluded_runs),
         "missing_raw_runs": sorted(missing_raw),
