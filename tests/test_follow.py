@@ -2,6 +2,7 @@
 (fake tools: the operation layer; the real tools in benchmarks/follow_bench.py and its smoke test)."""
 
 import datetime as dt
+from types import SimpleNamespace
 import json
 import os
 import random
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lstosa_snake.ops.smkrun import night_snakemake_dir
 from fake_tools import NIGHT, make_tools_bin, make_toy_night, run_with_timeout, toy_config_args
 
 from lstosa_snake.follow.follower import nightly_args, summary_runs
@@ -264,3 +266,6 @@ def test_follow_killed_at_any_point_resumes(tmp_path):
     assert set(r0_calls) == expected
     assert max(r0_calls.count(c) for c in expected) <= 2
     assert (data / "DL2" / "20200127" / "v0.1" / "dl2_LST-1.Run01874.h5").is_file()
+    # the follow cycles' Snakemake keeps its state in the night's own directory (ops/smkrun.py)
+    state_dir = night_snakemake_dir(PROJECT, SimpleNamespace(output_root=data, date="20200127", prod_id="v0.1"))
+    assert (state_dir / ".snakemake" / "metadata").is_dir()

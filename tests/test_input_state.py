@@ -59,11 +59,16 @@ def test_classify_refuses_what_fits_no_state(f, words):
     assert F.name in str(err.value) and words in str(err.value) and "\n" not in str(err.value)
 
 
-def _files(tmp_path, runs):
+PRIMARY = b"SIMPLE  =                    T".ljust(2880, b" ")
+#: the headers of a file with a table, and no readable table content
+WITH_TABLE = PRIMARY + b"XTENSION= 'BINTABLE'           / binary table extension".ljust(2880, b" ")
+
+
+def _files(tmp_path, runs, content=WITH_TABLE):
     out = {}
     for run in runs:
         p = tmp_path / f"LST-1.1.Run{run:05d}.0000.fits.fz"
-        p.write_bytes(b"x")
+        p.write_bytes(content)
         out[run] = p
     return out
 
@@ -90,18 +95,19 @@ def test_night_whose_runs_disagree_is_one_line_naming_them(tmp_path):
 def test_unreadable_file_names_run_and_file(tmp_path):
     files = _files(tmp_path, (1874,))
     with pytest.raises(InputStateError) as err:
-        night_state("auto", files)  # b"x" is no zfits file: the real reader
+        night_state("auto", files)  # headers but no zfits table: the real reader
     assert str(err.value).startswith("run 01874: ") and str(files[1874]) in str(err.value)
 
 
-def test_empty_or_absent_files_are_not_read_and_the_state_is_assumed(tmp_path):
+def test_files_without_a_table_yet_are_not_read_and_the_state_is_assumed(tmp_path):
     empty = tmp_path / "LST-1.1.Run01874.0000.fits.fz"
     empty.touch()
+    primary_only = _files(tmp_path / "p", (1876,), content=PRIMARY) if (tmp_path / "p").mkdir() is None else {}
 
     def reader(_):
-        raise AssertionError("an empty file must not be read")
+        raise AssertionError("a file without a table must not be read")
 
-    state = night_state("auto", {1874: empty, 1875: tmp_path / "absent.fits.fz"}, reader=reader)
+    state = night_state("auto", {1874: empty, 1875: tmp_path / "absent.fits.fz", **primary_only}, reader=reader)
     assert (state.state, state.source) == (GAIN_SELECTED, "assumed") and not state.needs_gain_selection
     assert "assumed" in state.describe()
 

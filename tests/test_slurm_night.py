@@ -10,10 +10,12 @@ import os
 import re
 import subprocess
 import warnings
+from types import SimpleNamespace
 
 import pytest
 
 from e2e_fixtures import night_config
+from lstosa_snake.ops.smkrun import night_snakemake_dir
 from slurm_fixtures import REPO, run_snakemake
 from synthetic_fixtures import LST_PYTHON
 
@@ -117,7 +119,8 @@ def test_faulty_night_on_slurm_bad_subruns_fail_alone(slurm_cluster, models_dir,
     others = {name: ss for name, ss in states.items() if not name.startswith("subrun_chain.Run02003.000")}
     retried = {name: ss for name, ss in others.items() if ss != ["COMPLETED"]}
     logs = "".join(f"\n--- {p}\n" + p.read_text()[-1500:]
-                   for p in (REPO / ".snakemake" / "slurm_logs").rglob("*.log")
+                   for p in (night_snakemake_dir(REPO, SimpleNamespace(output_root=data, date="20200127", prod_id=PROD))
+                             / ".snakemake" / "slurm_logs").rglob("*.log")
                    if any(p.parent.parent.name == f"rule_{name.split('.')[0]}" for name in retried))
     assert all(ss[-1] == "COMPLETED" and len(ss) <= 2 for ss in others.values()), (retried, logs)
     if retried:

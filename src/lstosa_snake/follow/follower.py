@@ -195,7 +195,7 @@ class Follower:
         return True
 
     def snakemake(self, wanted: list[str]) -> None:
-        cmd = self.night.command([], wanted, ["--keep-going", "--rerun-incomplete"])
+        cmd = self.night.pass_command([], wanted, ["--keep-going", "--rerun-incomplete"])
         log = self.dir / f"snakemake.cycle{self.cycles:04d}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         start = time.time()

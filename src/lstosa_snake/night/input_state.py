@@ -142,11 +142,12 @@ class NightState:
 def night_state(setting: str, first_files: dict[int, Path], reader=read_facts) -> NightState:
     """The night's state: ``setting`` when forced, else read from each DATA run's first file.
 
-    ``first_files``: DATA run -> stream-1 file of its first sub-run on disk. Empty files (a copy that
-    has not started, the stand-ins of dry runs) are not read. Without any file to read, the night is
+    ``first_files``: DATA run -> stream-1 file of its first sub-run on disk. Files without a table yet
+    (empty: a copy that has not started; only the primary header: a writer that has not got further;
+    the stand-ins of dry runs and of the fake-tool tests) are not read. Without any file to read, the night is
     assumed ``gain_selected`` (the format LST-1 writes since 2023) until one arrives.
     """
-    readable = {r: p for r, p in sorted(first_files.items()) if p.is_file() and p.stat().st_size > 0}
+    readable = {r: p for r, p in sorted(first_files.items()) if has_tables(p)}
     if setting in STATES:
         return NightState(setting, "config", evbv5=any(is_evbv5(p) for p in readable.values()))
     if setting != AUTO:
@@ -169,8 +170,20 @@ def night_state(setting: str, first_files: dict[int, Path], reader=read_facts) -
     return NightState(states.pop(), "raw files", per_run, evbv5=evbv5)
 
 
+def _head(path: Path) -> bytes:
+    """The first FITS header blocks of a file (b"" when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(64 * 2880)
+    except OSError:
+        return b""
+
+
+def has_tables(path: Path) -> bool:
+    """Whether a raw file has got past its primary header (a FITS extension header follows it)."""
+    return b"XTENSION=" in _head(path)
+
+
 def is_evbv5(path: Path) -> bool:
     """An EVBv5 file (table CameraConfig, not R1v1's CameraConfiguration), from its FITS headers only."""
-    with open(path, "rb") as f:
-        head = f.read(64 * 2880)
-    return b"EXTNAME = 'CameraConfig'" in head
+    return b"EXTNAME = 'CameraConfig'" in _head(path)

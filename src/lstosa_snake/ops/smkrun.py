@@ -1,6 +1,15 @@
 """Running Snakemake for a night: the command line, a pass into the night's log with its progress,
 a dry run kept in memory, stopping it, and a killed Snakemake's stale locks.
 
+Each night's Snakemake keeps its state (locks, incomplete markers, metadata, SLURM logs) in a directory of its
+own, ``<project>/.snakemake-nights/<date>_<prod_id>_<output tree key>/.snakemake`` (``--directory``), not in the
+project's ``.snakemake``: nights run side by side from one installation (tonight's follow mode, yesterday's
+closing, a reprocessing) without sharing lock state. Snakemake 9 numbers its lock files by the first free number
+(two Snakemakes starting together can take the same one) and, when it ends, removes the whole lock directory with
+every other Snakemake's locks in it (``FilePersistence._delete_locks``), so a shared ``.snakemake`` loses locks.
+The directory is on the project's disk, not the output tree's: a full output disk must stay the night's one
+"no space" error, not also break Snakemake's own bookkeeping (tests/test_robustness.py).
+
 ``SnakemakeRuns`` is a part of ``nightly.Night`` (its base class), kept apart so that each reads
 alone. It uses the night's ``s`` (Settings), ``paths``, ``rdir``, ``log_path``/``log_fh`` (the
 open log), ``deadline``, ``say`` and keeps ``proc``, ``progress`` and ``last_output``.
@@ -8,6 +17,7 @@ open log), ``deadline``, ``say`` and keeps ``proc``, ``progress`` and ``last_out
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shlex
@@ -40,9 +50,23 @@ def snakemake_bin() -> str:
     return str(local) if local.exists() else (shutil.which("snakemake") or "snakemake")
 
 
+def night_snakemake_dir(base: Path, paths) -> Path:
+    """Snakemake's working directory for one night and production of one output tree (its state in
+    ``.snakemake`` below it). The key of the output tree keeps apart the same night written to two trees."""
+    key = hashlib.sha1(str(Path(paths.output_root).resolve()).encode()).hexdigest()[:10]
+    return Path(base) / ".snakemake-nights" / f"{paths.date}_{paths.prod_id}_{key}"
+
+
 class SnakemakeRuns:
+    @property
+    def snakemake_dir(self) -> Path:
+        """The night's working directory for Snakemake (its state in ``.snakemake`` below it)."""
+        return night_snakemake_dir(self.s.base, self.paths)
+
     def command(self, failed: list[str], targets=(), extra=()) -> list[str]:
         cmd = [snakemake_bin(), *targets, "--snakefile", str(self.s.base / "Snakefile")]
+        if self.snakemake_dir.is_dir():  # made by the first pass
+            cmd += ["--directory", str(self.snakemake_dir)]
         if self.s.profile:
             profile = Path(self.s.profile)
             cmd += ["--profile", str(profile.resolve()) if profile.exists() else self.s.profile]
@@ -56,10 +80,16 @@ class SnakemakeRuns:
         cmd += ["--config", *(f"{k}={v}" for k, v in self.s.config_items(failed).items())]
         return cmd
 
+    def pass_command(self, failed: list[str], targets=(), extra=()) -> list[str]:
+        """The command of a Snakemake pass that works on the night (also lstosa-follow's cycles): its state
+        in the night's own directory, made here."""
+        self.snakemake_dir.mkdir(parents=True, exist_ok=True)
+        return self.command(failed, targets, extra)
+
     def snakemake(self, failed: list[str], targets=(), extra=(), what="Snakemake") -> tuple[int | None, str]:
         """Run Snakemake into the log, following its progress there; returns (exit code or None on
         timeout, its output)."""
-        cmd = self.command(failed, targets, extra)
+        cmd = self.pass_command(failed, targets, extra)
         self.say(f"{what}: {shlex.join(cmd)}")
         self.log_fh.flush()
         start = self.log_fh.tell()
@@ -126,11 +156,11 @@ class SnakemakeRuns:
     def remove_stale_snakemake_locks(self) -> int:
         """Snakemake lock files naming this night's products are stale: we hold the night's lock.
 
-        (A Snakemake killed with SIGKILL leaves its locks; ``--unlock`` would drop every lock of
-        the project, also those of other nights being processed, so only these are removed.)
+        (A Snakemake killed with SIGKILL leaves its locks in the night's Snakemake directory; only those
+        that name this night's products are removed, never a lock of another production's files.)
         """
         mine = (str(self.rdir) + os.sep, str(self.paths.dl1_dir) + os.sep, str(self.paths.dl2_dir) + os.sep)
-        lockdir = self.s.base / ".snakemake" / "locks"
+        lockdir = self.snakemake_dir / ".snakemake" / "locks"
         removed = 0
         for out in lockdir.glob("*.output.lock"):
             try:

@@ -80,13 +80,13 @@ def format_table(status: dict) -> str:
         f"Night {status['date']}  prod {status['prod_id']}  {state_text(status)}  "
         f"summary: {status.get('night_summary') or '-'}"
     ]
-    if status.get("input_state"):
-        lines.append(f"raw data: {status['input_state']}")
     rows = [_row(s) for s in status["sequences"]]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEAD)]
     lines.append("  ".join(h.ljust(w) for h, w in zip(HEAD, widths)).rstrip())
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.append(LEGEND)
+    if status.get("input_state"):  # docs/input-states.md
+        lines.append(f"raw data: {status['input_state']}")
     lines += _section("Summary rows skipped", [
         f"{r['file']}:{r['line']}: " + (f"run {r['run']:05d}: " if r.get("run") is not None else "") + r["reason"]
         for r in status.get("skipped_rows") or []
