@@ -81,6 +81,18 @@ def test_night_state_from_the_runs_files(tmp_path):
     assert "read from the raw files of run(s) 01874, 01875" in state.describe()
 
 
+def test_jobs_read_one_run_only(tmp_path):
+    files = _files(tmp_path, (1874, 1875, 1876))
+    read = []
+
+    def reader(p):
+        read.append(p)
+        return facts(DRS4_DONE, {2})
+
+    assert night_state("auto", files, reader=reader, first_only=True).state == LEGACY_RAW
+    assert read == [files[1874]]
+
+
 def test_night_whose_runs_disagree_is_one_line_naming_them(tmp_path):
     files = _files(tmp_path, (1874, 1875))
     by_run = {files[1874]: facts(DRS4_DONE, {2}), files[1875]: facts(DRS4_DONE | GAIN_SEL, {1})}
@@ -181,7 +193,8 @@ def test_workflow_plans_gain_selection_only_for_legacy_raw(nights, tmp_path):
     for night in (nights[GAIN_SELECTED], nights["evbv5"]):
         out = _dry_run(night, tmp_path)
         assert out.returncode == 0, out.stderr[-3000:]
-        assert "gain_selection" not in out.stdout and "/R0G/" not in out.stdout
+        assert "rule gain_selection:" not in out.stdout and "lstchain_r0_to_r0g" not in out.stdout
+        assert "/R0G/" not in out.stdout
     # forcing the state overrides what the files say
     forced = _dry_run(nights[GAIN_SELECTED], tmp_path, "input_state=legacy_raw")
     assert forced.returncode == 0 and forced.stdout.count("rule gain_selection:") == 2
@@ -201,3 +214,25 @@ def test_mixed_night_stops_with_one_line_naming_the_runs(nights, tmp_path):
     assert "run 02003 legacy_raw (LST-1.1.Run02003.0000.fits.fz)" in errors[0]
     assert "run 02004 gain_selected (LST-1.1.Run02004.0000.fits.fz)" in errors[0]
     assert "Traceback" not in out.stderr
+
+
+def test_plan_takes_the_state_the_main_snakemake_read(tmp_path):
+    """The jobs Snakemake starts get the state through the environment (workflow/rules/common.smk) and read no
+    raw file; a state set in the configuration still wins."""
+    from fake_tools import PROJECT, make_toy_night
+
+    from lstosa_snake.night.plan import plan_night
+
+    data = tmp_path / "data"
+    make_toy_night(data, runs={1874: 2})
+    config = {"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.1", "calibration_version": "v0.12.3"}
+    assert plan_night(config, PROJECT).input_state.source == "assumed"  # stand-ins: no table to read
+    job = plan_night(config, PROJECT, known_state="legacy_raw").input_state
+    assert (job.state, job.source, job.needs_gain_selection) == (LEGACY_RAW, "raw files", True)
+    assert plan_night(config, PROJECT, known_state="legacy_raw").r0_for_dl1(1874, 1, 3) == \
+        data / "R0G" / "20200127" / "LST-1.3.Run01874.0001.fits.fz"
+    ev5 = plan_night(config, PROJECT, known_state="legacy_raw,evbv5").input_state
+    assert ev5.evbv5 and not ev5.needs_gain_selection
+    forced = plan_night({**config, "input_state": "gain_selected"}, PROJECT, known_state="legacy_raw").input_state
+    assert (forced.state, forced.source) == (GAIN_SELECTED, "config")
+    assert plan_night(config, PROJECT, known_state="nonsense").input_state.source == "assumed"

@@ -1,6 +1,7 @@
 # Configuration check, the night's plan and helpers shared by all rules.
 # Everything here runs at parse time (also inside every cluster job): keep it cheap.
 import json
+import os
 import sys
 from shlex import quote as shlex_quote
 from pathlib import Path
@@ -36,19 +37,43 @@ if workflow.is_main_process:
     except LstosaError as exc:
         fail(exc)
 
+# The main Snakemake reads the night's input state from the raw files (night/input_state.py: ~0.6 s with the
+# protozfits import); the jobs it starts inherit its environment (locally, and on SLURM: sbatch --export=ALL)
+# and take the state from there instead.
+INPUT_STATE_ENV = "LSTOSA_SNAKE_INPUT_STATE"
+
+
+def known_input_state(paths):
+    """The state the main Snakemake read for this night and output tree, in a job; None otherwise."""
+    if workflow.is_main_process:
+        return None
+    key, _, state = os.environ.get(INPUT_STATE_ENV, "").rpartition("|")
+    return state if key == f"{paths.output_root}|{paths.date}" else None
+
+
 try:
     PATHS = night_paths(config, BASE)
     _summary = resolve(config["night_summary"], BASE) if config.get("night_summary") else (
         find_night_summary(PATHS.data_root, PATHS.output_root, PATHS.night,
                            resolve(config["merged_summary"], BASE) if config.get("merged_summary") else None)
     )
-    PLAN = plan_night(config, BASE, _summary) if _summary else None
+    # the jobs that Snakemake starts read the input state from one run: the main Snakemake checked them all
+    PLAN = plan_night(config, BASE, _summary, check_runs=workflow.is_main_process,
+                      known_state=known_input_state(PATHS)) if _summary else None
     if PLAN is None and not any(PATHS.r0_dir.glob("LST-1.1.Run*.fits.fz")):
         fail(f"no night summary for {PATHS.night} and no raw files in {PATHS.r0_dir} to make one from")
     if PLAN is not None and PLAN.runs and not PATHS.pointing_file.is_file():
         fail(f"drive log {PATHS.pointing_file} does not exist (needed by r0_to_dl1 for the DATA runs)")
 except LstosaError as exc:
     fail(exc)
+
+def hand_input_state_to_jobs(plan):
+    if workflow.is_main_process and plan is not None:
+        state = plan.input_state
+        os.environ[INPUT_STATE_ENV] = f"{PATHS.output_root}|{PATHS.date}|{state.state},{'evbv5' if state.evbv5 else ''}"
+
+
+hand_input_state_to_jobs(PLAN)
 
 # Both are shell words in the rules' commands ({params.tools}/TOOL): quoted for spaces and metacharacters.
 LST = shlex_quote(str(resolve(config["tools_bin"], BASE)))  # the lstchain tools' environment
@@ -77,7 +102,9 @@ def plan():
     if PLAN is None:
         checkpoints.run_summary.get()
         try:
-            PLAN = plan_night(config, BASE, PATHS.created_run_summary)
+            PLAN = plan_night(config, BASE, PATHS.created_run_summary, check_runs=workflow.is_main_process,
+                              known_state=known_input_state(PATHS))
+            hand_input_state_to_jobs(PLAN)
         except LstosaError as exc:
             fail(exc)
     return PLAN

@@ -139,15 +139,17 @@ class NightState:
         return f"{self.state} (read from the raw files of run(s) {runs}{fmt})"
 
 
-def night_state(setting: str, first_files: dict[int, Path], reader=read_facts) -> NightState:
+def night_state(setting: str, first_files: dict[int, Path], reader=read_facts, first_only: bool = False) -> NightState:
     """The night's state: ``setting`` when forced, else read from each DATA run's first file.
 
     ``first_files``: DATA run -> stream-1 file of its first sub-run on disk. Files without a table yet
     (empty: a copy that has not started; only the primary header: a writer that has not got further;
-    the stand-ins of dry runs and of the fake-tool tests) are not read. Without any file to read, the night is
+    the stand-ins of dry runs and of the fake-tool tests) are not read. ``first_only``: read one run's file. Without any file to read, the night is
     assumed ``gain_selected`` (the format LST-1 writes since 2023) until one arrives.
     """
     readable = {r: p for r, p in sorted(first_files.items()) if has_tables(p)}
+    if first_only:
+        readable = dict(list(readable.items())[:1])
     if setting in STATES:
         return NightState(setting, "config", evbv5=any(is_evbv5(p) for p in readable.values()))
     if setting != AUTO:

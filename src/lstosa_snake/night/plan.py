@@ -15,7 +15,7 @@ from pathlib import Path
 from lstosa_snake.core.errors import ConfigError, LstosaError
 
 from .calibration_lookup import CalibrationLookup
-from .input_state import CATA_CALIBRATED, InputStateError, NightState, night_state
+from .input_state import CATA_CALIBRATED, STATES, InputStateError, NightState, night_state
 from .dates import compact, parse_night_date
 from .nightsummary import (
     CALI,
@@ -227,8 +227,12 @@ def earlier_cali_run(
     return None
 
 
-def plan_night(config: dict, base: Path, summary_path: Path | None = None) -> NightPlan:
-    """Build the night's plan; ``summary_path`` overrides the look-up (e.g. a created summary)."""
+def plan_night(config: dict, base: Path, summary_path: Path | None = None, check_runs: bool = True,
+               known_state: str | None = None) -> NightPlan:
+    """Build the night's plan; ``summary_path`` overrides the look-up (e.g. a created summary).
+
+    ``check_runs=False``: the input state is read from one DATA run only; ``known_state``: the state the main
+    Snakemake read (``STATE,`` or ``STATE,evbv5``), for the jobs it starts, which then read no raw file."""
     paths = night_paths(config, base)
     merged = resolve(config["merged_summary"], base) if config.get("merged_summary") else None
     override = config.get("night_summary")
@@ -301,8 +305,12 @@ def plan_night(config: dict, base: Path, summary_path: Path | None = None) -> Ni
         runs[run.run_id] = RunPlan(run.run_id, run.n_subruns, cal, keep, excluded, missing, failed)
         if not cal.borrowed:
             calibrations_tonight[cal.cali_run] = cal.drs4_run
-    state = night_state(str(config.get("input_state") or "auto"),
-                        {r: paths.r0(r, rp.subruns[0]) for r, rp in runs.items()})
+    name, _, fmt = (known_state or "").partition(",")
+    if name in STATES and (config.get("input_state") or "auto") == "auto":
+        state = NightState(name, "raw files", evbv5=fmt == "evbv5")
+    else:
+        state = night_state(str(config.get("input_state") or "auto"),
+                            {r: paths.r0(r, rp.subruns[0]) for r, rp in runs.items()}, first_only=not check_runs)
     if state.state == CATA_CALIBRATED and runs:
         raise InputStateError(
             f"{state.describe()}: waveforms calibrated to photo-electrons by the event builder are not processed"
