@@ -42,7 +42,9 @@ PEAK_MB = {
     "night_datacheck": 688,
     "run_plots": 115,
     "calibration_plots": 705,  # the tests' SLURM night; demo night: 654
-    "night_page": 8,
+    # the tests' real-tool night, 2026-12-03: its plan reads the raw files' input state (protozfits imports
+    # numpy and astropy.io.fits; 8 MB before)
+    "night_page": 92,
     # DL1b (dl1ab.smk): the demo night (400 events per sub-run) and the tests' DL1b night, 2026-12-01
     "find_tailcuts": 480,
     "catB_calibration": 545,
