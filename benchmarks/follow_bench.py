@@ -95,7 +95,7 @@ def main(argv=None) -> int:
              "--no-handover"],
             cwd=ROOT, stdout=open(work / "follow.log", "w"), stderr=subprocess.STDOUT, env=env)
         published: dict[int, float] = {}
-        site = server.root / "v0.1" / YYYYMMDD / "pdf"  # datacheck_url/<prod_id>/<date>/
+        site = server.root / "v0.12" / YYYYMMDD / "pdf"  # datacheck_url/<prod_id>/<date>/
         while len(published) < len(data_runs) and time.time() - t0 < args.timeout:
             for run in data_runs:
                 if run not in published and (site / f"datacheck_dl1_LST-1.Run{run:05d}.pdf").is_file():
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
                 proc.terminate()
                 proc.wait(timeout=60)
         server.stop()
-    state = json.loads((data / "running_analysis" / YYYYMMDD / "v0.1" / "follow" / "state.json").read_text())
+    state = json.loads((data / "running_analysis" / YYYYMMDD / "v0.12" / "follow" / "state.json").read_text())
     cycles = [tuple(t) for t in state.get("snakemake_times", [])]  # (start, end) of each Snakemake pass
     print(f"night: {args.data_runs} DATA runs x {args.subruns} sub-runs x {args.events} events; sub-run every "
           f"{args.subrun_seconds:g} s, runs {args.run_gap:g} s apart; cycle {args.cycle:g} s, "

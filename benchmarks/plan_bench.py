@@ -55,7 +55,7 @@ def make_formats(root: Path, subruns: int) -> dict[str, Path]:
 
 
 def measure(root: Path, summary: Path, repeat: int) -> dict:
-    config = {"date": NIGHT.isoformat(), "data_root": str(root), "prod_id": "v0.1", "calibration_version": "v1",
+    config = {"date": NIGHT.isoformat(), "data_root": str(root), "prod_id": "v0.12", "calibration_version": "v1",
               "night_summary": str(summary)}
     runs = []
     for _ in range(repeat):

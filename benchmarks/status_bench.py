@@ -50,7 +50,7 @@ def touch(path: Path) -> None:
 def make_night(data: Path, size: int) -> tuple[dict, dict]:
     """The tree and its products; returns (config, {run: expected})."""
     summary = write_seed_shaped_tree(data, NIGHT, size)
-    config = {"date": str(NIGHT), "data_root": str(data), "output_root": None, "prod_id": "v0.1",
+    config = {"date": str(NIGHT), "data_root": str(data), "output_root": None, "prod_id": "v0.12",
               "calibration_version": "v0.12.3"}
     p = night_paths(config, ROOT)
     drs4, cali = (next(r.run_id for r in summary.runs if r.run_type == t) for t in ("DRS4", "CALI"))

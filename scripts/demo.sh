@@ -31,12 +31,12 @@ d=${date//-/}
 cat <<MSG
 
 Results of the night $date (below $root/$data):
-  DL1 per sub-run and merged per run : $data/DL1/$d/v0.1/
-  DL2 per sub-run and merged per run : $data/DL2/$d/v0.1/
+  DL1 per sub-run and merged per run : $data/DL1/$d/v0.12/
+  DL2 per sub-run and merged per run : $data/DL2/$d/v0.12/
   calibration (DRS4, charge, time)   : $data/monitoring/PixelCalibration/Cat-A/
-  datacheck PDFs per run             : $data/DL1/$d/v0.1/datacheck/
-  night-wise datacheck               : $data/DL1/datacheck_files/night_wise/v0.1/$d/
-  night report                       : $data/running_analysis/$d/v0.1/night_report.json
-  logs and benchmarks                : $data/running_analysis/$d/v0.1/{log,benchmarks}/
+  datacheck PDFs per run             : $data/DL1/$d/v0.12/datacheck/
+  night-wise datacheck               : $data/DL1/datacheck_files/night_wise/v0.12/$d/
+  night report                       : $data/running_analysis/$d/v0.12/night_report.json
+  logs and benchmarks                : $data/running_analysis/$d/v0.12/{log,benchmarks}/
 Status: .venv/bin/lstosa-status --date $date --data-root $data
 MSG

@@ -86,8 +86,12 @@ def make_tools_bin(directory: Path) -> Path:
     fake_tables.mkdir(exist_ok=True)
     (fake_tables / "tables.py").write_text(FAKE_TABLES)
     py = directory / "python"
+    # ... and lstchain's calibration plots (python -m lstosa_snake.jobs.calibration_pdfs) are a fake tool
     py.write_text(f'#!/bin/sh\nstub={quote(str(stub))}\n'
                   f'[ "$1 $2" = "-m lstosa_snake.jobs.dl1b" ] && stub={quote(str(fake_tables))}\n'
+                  f'[ "$1 $2" = "-m lstosa_snake.jobs.calibration_pdfs" ] && shift 2 &&'
+                  f' FAKE_TOOLS_DIR={quote(str(directory))} exec {quote(sys.executable)} {quote(str(FAKE))}'
+                  f' calibration_pdfs "$@"\n'
                   f'PYTHONPATH="$stub" exec {quote(sys.executable)} "$@"\n')
     py.chmod(0o755)
     return directory

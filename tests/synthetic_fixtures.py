@@ -112,7 +112,7 @@ def calibrated_night(local_night, tmp_path_factory) -> Night:
         "time_calibration": cat_a / "drs4_time_sampling_from_FF" / n.yyyymmdd / version
         / f"time_calibration.Run{cali:05d}.0000.h5",
         "calibration": cat_a / "calibration" / n.yyyymmdd / version / f"calibration_filters_52.Run{cali:05d}.0000.h5",
-        "dl1_dir": n.root / "DL1" / n.yyyymmdd / "v0.1",
+        "dl1_dir": n.root / "DL1" / n.yyyymmdd / "v0.12",
         "time_calibration_log": n.root / "running_analysis" / n.yyyymmdd / "calibration" / version / "log"
         / f"time_calibration.Run{cali:05d}.log",
         "logs": out / "logs",

@@ -82,8 +82,8 @@ def test_demo_bench_direct_script_makes_the_workflows_products(tmp_path):
     assert made["workflow"] == made["direct+runner"] == made["direct"]
     d = f"{NIGHT:%Y%m%d}"
     for run, subruns in ((1874, 3), (1875, 2)):
-        assert f"DL2/{d}/v0.1/dl2_LST-1.Run{run:05d}.h5" in made["direct"]
-        assert {f"DL1/{d}/v0.1/dl1_LST-1.Run{run:05d}.{s:04d}.h5" for s in range(subruns)} <= made["direct"]
+        assert f"DL2/{d}/v0.12/dl2_LST-1.Run{run:05d}.h5" in made["direct"]
+        assert {f"DL1/{d}/v0.12/dl1_LST-1.Run{run:05d}.{s:04d}.h5" for s in range(subruns)} <= made["direct"]
     # 5 sub-run chains of 3, 6 jobs per run (3 merges, datacheck, plots, provenance), 4 calibration jobs,
     # the run summary conversion, 4 night jobs (DL1b and transparency are off with the fake tools)
     assert njobs == 3 * 5 + 6 * 2 + 4 + 1 + 4, njobs
@@ -221,6 +221,6 @@ def test_follow_bench_publishes_every_run(tmp_path):
     assert result["published"][run] is not None
     assert result["run_states"][run]["state"] == "done" and result["run_states"][run]["complete_subruns"] == 2
     assert result["idle_cpu_s"]["n"] >= 1, "no idle cycle was measured"
-    site = tmp_path / "work" / "nginx" / "root" / "v0.1" / "20200127"
+    site = tmp_path / "work" / "nginx" / "root" / "v0.12" / "20200127"
     assert (site / "pdf" / f"datacheck_dl1_LST-1.Run{int(run):05d}.pdf").stat().st_size > 0
     assert 'id="live"' in (site / "index.html").read_text()

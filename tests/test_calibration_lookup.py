@@ -33,7 +33,7 @@ def data_root(tmp_path):
 
 
 def paths(root, night=NIGHT):
-    return NightPaths(root, root / "out", night, "v0.1", "v0.12.3")
+    return NightPaths(root, root / "out", night, "v0.12", "v0.12.3")
 
 
 def time_dir(root):

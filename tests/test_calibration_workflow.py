@@ -74,7 +74,7 @@ def night(tmp_path_factory):
     cfg.write_text("{}")
     config = {"date": "2020-01-27", "data_root": str(root / "data"), "models_dir": str(models),
               "lstchain_config": str(cfg), "calibration_config": str(cfg), "time_calibration_config": str(cfg),
-              "prod_id": "v0.1", "calibration_version": "v0.12.3", "tools_bin": ".venv-lst/bin"}
+              "prod_id": "v0.12", "calibration_version": "v0.12.3", "tools_bin": ".venv-lst/bin"}
     return root, config
 
 

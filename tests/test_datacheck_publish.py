@@ -18,8 +18,8 @@ from fake_tools import PROJECT, make_tools_bin, make_toy_night, run_with_timeout
 from lstosa_snake.web.datacheck import publish_retry_token
 
 SNAKEMAKE = PROJECT / ".venv" / "bin" / "snakemake"
-RDIR = Path("running_analysis/20200127/v0.1")
-WEB = Path("datacheck_web/v0.1/20200127")
+RDIR = Path("running_analysis/20200127/v0.12")
+WEB = Path("datacheck_web/v0.12/20200127")
 SECRET = "s3cr3t-not-the-password"
 
 
@@ -100,6 +100,6 @@ def test_wrong_credentials_recorded_not_fatal(toy, nginx_dav, dav_path):
                     env={"LSTOSA_WEB_USER": nginx_dav.user, "LSTOSA_WEB_PASSWORD": nginx_dav.password})
     assert res.returncode == 0, res.stdout[-3000:]
     assert status(toy)["state"] == "sent"
-    remote = nginx_dav.root / dav_path / "v0.1"
+    remote = nginx_dav.root / dav_path / "v0.12"
     assert (remote / "index.html").is_file() and (remote / "20200127" / "index.html").is_file()
     assert "publishing the datacheck" not in (remote / "20200127" / "index.html").read_text()

@@ -81,12 +81,12 @@ def test_models_subcommand_reads_the_runs_tail_cuts(tmp_path):
 
 
 def test_paths_of_the_dl1b_products(tmp_path):
-    p = NightPaths(tmp_path, tmp_path, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
-    assert p.dl1b_in("tailcut84", 1874, 1) == tmp_path / "DL1/20200127/v0.1/tailcut84/dl1_LST-1.Run01874.0001.h5"
-    assert p.tailcuts_summary(1874).parent == p.dl1ab_config(1874).parent == tmp_path / "DL1/20200127/v0.1/tailcuts"
+    p = NightPaths(tmp_path, tmp_path, __import__("datetime").date(2020, 1, 27), "v0.12", "v0.12.3")
+    assert p.dl1b_in("tailcut84", 1874, 1) == tmp_path / "DL1/20200127/v0.12/tailcut84/dl1_LST-1.Run01874.0001.h5"
+    assert p.tailcuts_summary(1874).parent == p.dl1ab_config(1874).parent == tmp_path / "DL1/20200127/v0.12/tailcuts"
     assert p.catB_calibration(1874) == (tmp_path / "monitoring/PixelCalibration/Cat-B/calibration/20200127/v0.12.3"
                                         / "cat_B_calibration_filters_52.Run01874.h5")
-    assert p.pattern("dl1b_subrun").endswith("v0.1/dl1b/dl1_LST-1.Run{run}.{subrun}.h5")
+    assert p.pattern("dl1b_subrun").endswith("v0.12/dl1b/dl1_LST-1.Run{run}.{subrun}.h5")
 
 
 def test_standard_cleaning_without_the_finder(tmp_path):
@@ -130,8 +130,8 @@ def test_night_page_table_and_dl1ab_column(tmp_path):
     from lstosa_snake.web.datacheck import _add_dl1b
     from lstosa_snake.web.page import render_night_html
 
-    config = {"date": DATE, "data_root": str(tmp_path), "prod_id": "v0.1", "calibration_version": "v0.12.3"}
-    p = NightPaths(tmp_path, tmp_path, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
+    config = {"date": DATE, "data_root": str(tmp_path), "prod_id": "v0.12", "calibration_version": "v0.12.3"}
+    p = NightPaths(tmp_path, tmp_path, __import__("datetime").date(2020, 1, 27), "v0.12", "v0.12.3")
     p.tailcuts_summary(1874).parent.mkdir(parents=True)
     p.tailcuts_summary(1874).write_text(json.dumps({"run": 1874, "dl1_prod_id": "tailcut1005", "finder": True,
                                                     "nsb_pe_per_ns": 0.4123, "nsb_level": 0.38}))
@@ -184,9 +184,9 @@ def dl1b_night(models_dir, tmp_path_factory):
                 else:
                     d.mkdir(parents=True)
             work.mkdir(parents=True, exist_ok=True)
-            targets = [str(NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
+            targets = [str(NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.12", "v0.12.3")
                            .dl2_subrun(run, sub)) for run in DRIFT for sub in (0, 1)]
-            targets += [str(NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
+            targets += [str(NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.12", "v0.12.3")
                             .dl1_run(run)) for run in DRIFT]  # merged from the DL1b files
             res = run_snakemake(["--snakefile", REPO / "Snakefile", "--directory", work, "--cores", "2",
                                  "--config", f"date={DATE}", f"data_root={data}", f"models_dir={models}",
@@ -195,7 +195,7 @@ def dl1b_night(models_dir, tmp_path_factory):
             done.write_text(json.dumps({"returncode": res.returncode, "report": str(res)}))
         state = json.loads(done.read_text())
     assert state["returncode"] == 0, state["report"]
-    return NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.1", "v0.12.3")
+    return NightPaths(data, data, __import__("datetime").date(2020, 1, 27), "v0.12", "v0.12.3")
 
 
 @pytest.mark.tools

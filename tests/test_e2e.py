@@ -15,7 +15,7 @@ from synthetic_fixtures import LST_PYTHON, REPO
 pytestmark = [pytest.mark.e2e, pytest.mark.tools]
 
 DATE = "20200127"
-PROD = "v0.1"
+PROD = "v0.12"
 
 
 def probe(*args):

@@ -202,17 +202,17 @@ def test_follow_processes_while_taking_data_and_the_morning_redoes_nothing(tmp_p
         out, _ = replayer.communicate(timeout=120)
     assert replayer.returncode == 0, out
     assert res.returncode == 0, res.stdout[-3000:]
-    state = json.loads((data / "running_analysis" / "20200127" / "v0.1" / "follow" / "state.json").read_text())
+    state = json.loads((data / "running_analysis" / "20200127" / "v0.12" / "follow" / "state.json").read_text())
     runs = state["run_states"]
     assert runs["1874"]["state"] == "done" and runs["1875"]["state"] == "done", runs
     assert runs["1872"]["state"] == runs["1873"]["state"] == "calibration run"
-    dl2 = data / "DL2" / "20200127" / "v0.1"
+    dl2 = data / "DL2" / "20200127" / "v0.12"
     assert (dl2 / "dl2_LST-1.Run01874.h5").is_file() and (dl2 / "dl2_LST-1.Run01875.h5").is_file()
     r0_calls = calls(tools, "lstchain_data_r0_to_dl1")
     assert sorted(r0_calls) == sorted(f"LST-1.1.Run0187{r}.{s:04d}.fits.fz" for r, n in ((4, 10), (5, 2))
                                       for s in range(n))  # every sub-run once, none twice
     assert "processing" in res.stdout or "new runs" in res.stdout
-    page = data / "datacheck_web" / "v0.1" / "20200127" / "index.html"
+    page = data / "datacheck_web" / "v0.12" / "20200127" / "index.html"
     html = page.read_text()
     live = html.split('id="live"')[1].split("</table>")[0]  # the run-by-run table while the night runs
     assert "01874" in live and "01875" in live and live.count(">done<") == 2 and "calibration run" in live
@@ -220,7 +220,7 @@ def test_follow_processes_while_taking_data_and_the_morning_redoes_nothing(tmp_p
     morning = run_with_timeout([str(BIN / "lstosa-nightly"), *nightly_args(follow_cmd(data, tools, tmp_path)[1:])],
                                600, cwd=PROJECT, env=env)
     assert morning.returncode == 0, morning.stdout[-3000:]
-    assert (data / "running_analysis" / "20200127" / "v0.1" / "NightFinished.txt").is_file()
+    assert (data / "running_analysis" / "20200127" / "v0.12" / "NightFinished.txt").is_file()
     assert sorted(calls(tools, "lstchain_data_r0_to_dl1")) == sorted(r0_calls)
     assert len(calls(tools, "lstchain_dl1_to_dl2")) == 12
 
@@ -242,7 +242,7 @@ def test_follow_killed_at_any_point_resumes(tmp_path):
     cmd = follow_cmd(data, tools, tmp_path, "--cycle", "1", "--run-end-quiet", "2", "--night-end-quiet", "4",
                      "--night-end", "2099-01-01T00:00", "--no-handover")
     proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    dl1 = data / "DL1" / "20200127" / "v0.1"
+    dl1 = data / "DL1" / "20200127" / "v0.12"
     deadline = time.time() + 300
     while time.time() < deadline and len(list(dl1.glob("dl1_LST-1.Run01874.*.h5"))) < 2:
         time.sleep(0.2)
@@ -259,13 +259,13 @@ def test_follow_killed_at_any_point_resumes(tmp_path):
     assert not leftover, f"Snakemake outlived the killed lstosa-follow: {leftover}"
     res = run_with_timeout(cmd, 600, cwd=PROJECT, env=env)
     assert res.returncode == 0, res.stdout[-3000:]
-    state = json.loads((data / "running_analysis" / "20200127" / "v0.1" / "follow" / "state.json").read_text())
+    state = json.loads((data / "running_analysis" / "20200127" / "v0.12" / "follow" / "state.json").read_text())
     assert state["run_states"]["1874"]["state"] == state["run_states"]["1875"]["state"] == "done"
     r0_calls = calls(tools, "lstchain_data_r0_to_dl1")
     expected = {f"LST-1.1.Run0187{r}.{s:04d}.fits.fz" for r, n in ((4, 10), (5, 2)) for s in range(n)}
     assert set(r0_calls) == expected
     assert max(r0_calls.count(c) for c in expected) <= 2
-    assert (data / "DL2" / "20200127" / "v0.1" / "dl2_LST-1.Run01874.h5").is_file()
+    assert (data / "DL2" / "20200127" / "v0.12" / "dl2_LST-1.Run01874.h5").is_file()
     # the follow cycles' Snakemake keeps its state in the night's own directory (ops/smkrun.py)
-    state_dir = night_snakemake_dir(PROJECT, SimpleNamespace(output_root=data, date="20200127", prod_id="v0.1"))
+    state_dir = night_snakemake_dir(PROJECT, SimpleNamespace(output_root=data, date="20200127", prod_id="v0.12"))
     assert (state_dir / ".snakemake" / "metadata").is_dir()

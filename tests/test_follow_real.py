@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.tools]
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-DATE, PROD = "20200127", "v0.1"
+DATE, PROD = "20200127", "v0.12"
 
 
 def test_follow_then_morning_equals_one_go(local_night, tmp_path):

@@ -37,7 +37,7 @@ def test_follow_on_slurm(slurm_cluster, tmp_path):
     finally:
         replayer.communicate(timeout=120)
     assert res.returncode == 0, res.stdout[-3000:]
-    follow_dir = data / "running_analysis" / "20200127" / "v0.1" / "follow"
+    follow_dir = data / "running_analysis" / "20200127" / "v0.12" / "follow"
     state = json.loads((follow_dir / "state.json").read_text())
     assert state["run_states"]["1874"]["state"] == state["run_states"]["1875"]["state"] == "done"
     logs = "".join(p.read_text() for p in follow_dir.glob("snakemake.cycle*.log"))
@@ -52,4 +52,4 @@ def test_follow_on_slurm(slurm_cluster, tmp_path):
     morning = run_with_timeout([str(BIN / "lstosa-nightly"), *common], 900, cwd=PROJECT, env=env)
     assert morning.returncode == 0, morning.stdout[-3000:]
     assert calls(tools, "lstchain_data_r0_to_dl1") == before
-    assert (data / "running_analysis" / "20200127" / "v0.1" / "NightFinished.txt").is_file()
+    assert (data / "running_analysis" / "20200127" / "v0.12" / "NightFinished.txt").is_file()

@@ -225,7 +225,7 @@ def test_plan_takes_the_state_the_main_snakemake_read(tmp_path):
 
     data = tmp_path / "data"
     make_toy_night(data, runs={1874: 2})
-    config = {"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.1", "calibration_version": "v0.12.3"}
+    config = {"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.12", "calibration_version": "v0.12.3"}
     assert plan_night(config, PROJECT).input_state.source == "assumed"  # stand-ins: no table to read
     job = plan_night(config, PROJECT, known_state="legacy_raw").input_state
     assert (job.state, job.source, job.needs_gain_selection) == (LEGACY_RAW, "raw files", True)

@@ -16,7 +16,7 @@ from lstosa_snake.night.paths import NightPaths
 
 def closed_toy(tmp_path):
     """A closed night's product tree (names as the workflow makes them) with its manifest."""
-    paths = NightPaths(tmp_path, tmp_path, dt.date(2020, 1, 27), "v0.1", "v0.12.3")
+    paths = NightPaths(tmp_path, tmp_path, dt.date(2020, 1, 27), "v0.12", "v0.12.3")
     files = [paths.dl1_subrun(1874, 0), paths.dl1_run(1874), paths.dl2_run(1874), paths.muons_run(1874),
              paths.datacheck_run_pdf(1874), paths.interleaved_subrun(1874, 0), paths.night_datacheck,
              paths.night_report]
@@ -36,7 +36,7 @@ def test_manifest_lists_the_products_and_an_intact_night_has_no_problem(tmp_path
     paths, files = closed_toy(tmp_path)
     manifest = json.loads(manifest_path(paths).read_text())
     assert sorted(manifest["files"]) == sorted(str(f.relative_to(tmp_path)) for f in files)
-    size, mtime = manifest["files"]["DL1/20200127/v0.1/dl1_LST-1.Run01874.h5"]
+    size, mtime = manifest["files"]["DL1/20200127/v0.12/dl1_LST-1.Run01874.h5"]
     assert size == len("product dl1_LST-1.Run01874.h5\n") and mtime == paths.dl1_run(1874).stat().st_mtime_ns
     assert closed_night_problems(paths) == []
 
@@ -79,7 +79,7 @@ def test_not_closed_or_no_manifest_is_no_problem_and_a_broken_manifest_is_one(tm
 def test_command_line_writes_and_checks(tmp_path):
     paths, files = closed_toy(tmp_path)
     manifest_path(paths).unlink()
-    config = json.dumps({"date": "2020-01-27", "data_root": str(tmp_path), "output_root": None, "prod_id": "v0.1",
+    config = json.dumps({"date": "2020-01-27", "data_root": str(tmp_path), "output_root": None, "prod_id": "v0.12",
                          "calibration_version": "v0.12.3"})
     cmd = [sys.executable, "-m", "lstosa_snake.jobs.integrity"]
     wrote = subprocess.run([*cmd, "write", "--base", str(tmp_path), "--config-json", config],

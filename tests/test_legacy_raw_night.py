@@ -23,7 +23,7 @@ from synthetic_fixtures import LST_PYTHON, make_night, run_tool
 pytestmark = [pytest.mark.tools, pytest.mark.e2e]
 
 DATE = "20200127"
-PROD = "v0.1"
+PROD = "v0.12"
 #: lstchain_r0_to_r0g (lstchain 0.12.3): low gain where the high gain's raw maximum over samples 3..38
 #: exceeds 3900 ADC (baseline included); our generator's event builder uses a lower threshold
 THRESHOLD, FIRST, LAST = 3900, 3, 39

@@ -119,7 +119,7 @@ H5_PROBE = Path(__file__).with_name("h5_probe.py")
 
 def dl2_subruns(night) -> list[Path]:
     """The DL2 files of the real-tools night's first DATA run (two sub-runs), made by lstchain_dl1_to_dl2."""
-    files = sorted(night.product("DL2", "20200127", "v0.1").glob("dl2_LST-1.Run02003.000?.h5"))
+    files = sorted(night.product("DL2", "20200127", "v0.12").glob("dl2_LST-1.Run02003.000?.h5"))
     assert [f.name for f in files] == ["dl2_LST-1.Run02003.0000.h5", "dl2_LST-1.Run02003.0001.h5"]
     return files
 

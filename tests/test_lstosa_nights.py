@@ -44,7 +44,7 @@ def config(root: Path, night: dt.date, policy: str, **kw) -> dict:
         "date": night.isoformat(),
         "data_root": str(root),
         "output_root": None,
-        "prod_id": "v0.1",
+        "prod_id": "v0.12",
         "calibration_version": "v0.12.3",
         "calibration_policy": policy,
         "calibration_lookback_nights": 4,
@@ -162,7 +162,7 @@ def test_earlier_pedcalib_without_raw_files_borrows_finished_files_or_stops(tmp_
     with pytest.raises(SequenceError, match="no earlier night within 4 nights holds a PEDCALIB run with raw files "
                                             r"or complete calibration files \(tonight: DRS4 runs only\)"):
         plan_night(config(tmp_path, N0923, "last_of_night"), tmp_path)
-    earlier = NightPaths(tmp_path, tmp_path, N0922, "v0.1", "v0.12.3")
+    earlier = NightPaths(tmp_path, tmp_path, N0922, "v0.12", "v0.12.3")
     for f in (earlier.drs4_pedestal(9326), earlier.charge_calibration(9258), earlier.time_calibration(9258)):
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(b"x")

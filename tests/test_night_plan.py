@@ -18,7 +18,7 @@ def config(tmp_path, **kw):
         "date": "2020-01-27",
         "data_root": str(tmp_path / "data"),
         "output_root": None,
-        "prod_id": "v0.1",
+        "prod_id": "v0.12",
         "calibration_version": "v0.12.3",
         "calibration_policy": "closest_before",
         "calibration_lookback_nights": 4,
@@ -40,19 +40,47 @@ def test_dates_refused_in_one_line(text):
 
 
 def test_paths_follow_lst_conventions(tmp_path):
-    p = NightPaths(tmp_path, tmp_path / "out", NIGHT, "v0.1", "v0.12.3")
+    p = NightPaths(tmp_path, tmp_path / "out", NIGHT, "v0.12", "v0.12.3")
     assert p.r0(1874, 1, 3).name == "LST-1.3.Run01874.0001.fits.fz"
     assert p.r0(1874, 1).parent == tmp_path / "R0" / "20200127"
-    assert p.dl1_subrun(1874, 1) == tmp_path / "out/DL1/20200127/v0.1/dl1_LST-1.Run01874.0001.h5"
-    assert p.dl2_run(1874) == tmp_path / "out/DL2/20200127/v0.1/dl2_LST-1.Run01874.h5"
+    assert p.dl1_subrun(1874, 1) == tmp_path / "out/DL1/20200127/v0.12/dl1_LST-1.Run01874.0001.h5"
+    assert p.dl2_run(1874) == tmp_path / "out/DL2/20200127/v0.12/dl2_LST-1.Run01874.h5"
     assert p.datacheck_run_pdf(1874).name == "datacheck_dl1_LST-1.Run01874.pdf"
     assert p.drs4_pedestal(1872) == (
         tmp_path / "out/monitoring/PixelCalibration/Cat-A/drs4_baseline/20200127/v0.12.3/drs4_pedestal.Run01872.0000.h5"
     )
     assert p.charge_calibration(1873, dt.date(2020, 1, 25)).parts[-3] == "20200125"
-    assert p.pattern("dl1_subrun").endswith("DL1/20200127/v0.1/dl1_LST-1.Run{run}.{subrun}.h5")
+    assert p.pattern("dl1_subrun").endswith("DL1/20200127/v0.12/dl1_LST-1.Run{run}.{subrun}.h5")
     assert p.pattern("time_calibration").endswith("time_calibration.Run{run}.0000.h5")
     assert p.night_datacheck.name == "DL1_datacheck_20200127.h5"
+
+
+def test_lstosa_tree_paths(tmp_path):
+    """Where LSTOSA (and the ecosystem's readers) keep the products that have a cleaning/NSB level."""
+    p = NightPaths(tmp_path, tmp_path, NIGHT, "v0.12", "v0.12.3")
+    dl1 = tmp_path / "DL1/20200127/v0.12"
+    assert p.lstosa_dl1_run(1874, "tailcut84") == dl1 / "tailcut84/dl1_LST-1.Run01874.h5"
+    assert p.lstosa_datacheck_subrun(1874, 3, "tailcut1005") == (
+        dl1 / "tailcut1005/datacheck/datacheck_dl1_LST-1.Run01874.0003.h5")
+    assert p.lstosa_datacheck_run_pdf(1874, "tailcut84") == dl1 / "tailcut84/datacheck/datacheck_dl1_LST-1.Run01874.pdf"
+    assert p.lstosa_dl2_run(1874, "tailcut84", "nsb_tuning_0.14") == (
+        tmp_path / "DL2/20200127/v0.12/tailcut84/nsb_tuning_0.14/dl2_LST-1.Run01874.h5")
+    assert p.lstosa_night_finished == tmp_path / "OSA/Closer/20200127/v0.12/NightFinished.txt"
+    assert p.datacheck_links_dir == tmp_path / "DL1/datacheck_files/20200127"
+    assert p.longterm_link("log") == tmp_path / "DL1/datacheck_files/night_wise/DL1_datacheck_20200127.log"
+    assert p.night_datacheck_file("log") == tmp_path / "DL1/datacheck_files/night_wise/v0.12/20200127/DL1_datacheck_20200127.log"
+    assert p.catA_pro_link("drs4_baseline") == tmp_path / "monitoring/PixelCalibration/Cat-A/drs4_baseline/20200127/pro"
+    assert p.lstosa_tailcuts_config(1874) == tmp_path / "auxiliary/TailCuts/dl1ab_Run01874.json"
+    with pytest.raises(ConfigError, match="dl1_prod_id"):
+        p.lstosa_dl1_run(1874, "../tailcut84")
+
+
+def test_calibration_filters_name_the_calibration_files(tmp_path):
+    p = NightPaths(tmp_path, tmp_path, NIGHT, "v0.12", "v0.12.3", 23)
+    assert p.charge_calibration(1873).name == "calibration_filters_23.Run01873.0000.h5"
+    assert p.catB_calibration(1874).name == "cat_B_calibration_filters_23.Run01874.h5"
+    with pytest.raises(ConfigError, match="calibration_filters"):
+        NightPaths(tmp_path, tmp_path, NIGHT, "v0.12", "v0.12.3", 123)
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "v1..2"])
@@ -103,7 +131,7 @@ def test_borrowed_calibration_must_exist_on_disk(tmp_path):
     ns.write_text("01880 2 DATA 2020-01-27 21:00:00 nan nan nan nan nan nan\n")
     with pytest.raises(SequenceError, match="within 4 nights"):
         plan_night(config(tmp_path), tmp_path)
-    earlier = NightPaths(data, data, dt.date(2020, 1, 25), "v0.1", "v0.12.3")
+    earlier = NightPaths(data, data, dt.date(2020, 1, 25), "v0.12", "v0.12.3")
     for f in (earlier.drs4_pedestal(1850, None), earlier.charge_calibration(1851), earlier.time_calibration(1851)):
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(b"x")

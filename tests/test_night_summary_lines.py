@@ -6,7 +6,7 @@ from pathlib import Path
 from lstosa_snake.ops.night_summary_lines import end_summary
 from lstosa_snake.night.paths import NightPaths
 
-PATHS = NightPaths(Path("/data"), Path("/data"), dt.date(2020, 1, 27), "v0.1", "v0.12.3")
+PATHS = NightPaths(Path("/data"), Path("/data"), dt.date(2020, 1, 27), "v0.12", "v0.12.3")
 
 
 def seq(run, merge, failed=(), type_="DATA", **kw):
@@ -19,14 +19,14 @@ def test_open_night_names_merged_and_open_runs_and_problems():
               "problems": [f"problem {i}" for i in range(17)]}
     policy = {"open_runs": [1875], "failed_subruns": ["01874.0001"]}
     end = end_summary(PATHS, "open", status, policy, log_path="/log/x.log")
-    assert end.lines[0] == "night 2020-01-27 prod v0.1: OPEN"
+    assert end.lines[0] == "night 2020-01-27 prod v0.12: OPEN"
     assert "runs merged: 1 of 2 (01874)" in end.lines  # the excluded run is not planned, the PEDCALIB not DATA
     assert "closed without failed sub-runs: 01874.0001" in end.lines
     assert "run 01875 left open: 2-4 failed" in end.lines
     assert "problems (17):" in end.lines and "  problem 14" in end.lines and "  problem 15" not in end.lines
     assert "  ... 2 more" in end.lines
     assert end.lines[-2:] == ["log: /log/x.log",
-                              "status: lstosa-status --date 20200127 --prod-id v0.1 --data-root /data"]
+                              "status: lstosa-status --date 20200127 --prod-id v0.12 --data-root /data"]
     assert end.runs_closed == [1874] and end.failed_subruns == {1875: [2, 3, 4]} and list(end.runs_open) == [1875]
 
 

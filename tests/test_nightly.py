@@ -22,7 +22,7 @@ from fake_tools import PROJECT, children, cron_env, make_tools_bin, make_toy_nig
 from lstosa_snake.ops.nightly import NightLock
 
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
-RDIR = Path("running_analysis/20200127/v0.1")
+RDIR = Path("running_analysis/20200127/v0.12")
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_second_invocation_refuses_then_killed_night_resumes(toy):
         assert f"being processed by PID {first.pid}" in second.stdout
         assert "nothing done" in second.stdout
         # wait until the night is under way (some sub-runs' DL1 exist), then kill Snakemake hard
-        dl1 = toy["data"] / "DL1/20200127/v0.1"
+        dl1 = toy["data"] / "DL1/20200127/v0.12"
         wait_for(lambda: len(list(dl1.glob("dl1_LST-1.Run01874.*.h5"))) >= 2, 120, "first DL1 files")
         smk = [c for c in children(first.pid) if "snakemake" in Path(f"/proc/{c}/cmdline").read_text()]
         assert smk, "no Snakemake child found"
@@ -114,7 +114,7 @@ def test_second_invocation_refuses_then_killed_night_resumes(toy):
     assert (toy["rdir"] / "NightFinished.txt").is_file()
     for run in ("01874", "01875"):
         assert (dl1 / f"dl1_LST-1.Run{run}.h5").is_file()
-        assert (toy["data"] / f"DL2/20200127/v0.1/dl2_LST-1.Run{run}.h5").is_file()
+        assert (toy["data"] / f"DL2/20200127/v0.12/dl2_LST-1.Run{run}.h5").is_file()
     assert len(list(dl1.glob("dl1_LST-1.Run01874.*.h5"))) == 10
     logs = sorted((toy["rdir"] / "log").glob("nightly_*.log"))
     assert logs and "pass 1" in logs[-1].read_text()
@@ -126,7 +126,7 @@ def test_closed_night_is_a_noop_and_notification_has_the_summary(toy):
     first = nightly(toy, "--notify-cmd", notify)
     assert first.returncode == 0, first.stdout
     text = notified.read_text()
-    assert "night 2020-01-27 prod v0.1: CLOSED" in text
+    assert "night 2020-01-27 prod v0.12: CLOSED" in text
     assert "runs merged: 2 of 2 (01874, 01875)" in text
     assert "STATE=closed NIGHT=2020-01-27 CODE=0" in text
     finished = toy["rdir"] / "NightFinished.txt"
@@ -164,10 +164,10 @@ def test_run_below_threshold_stays_open_and_is_reported(toy):
     assert res.returncode == 3, res.stdout
     assert "success share 0.900 < 1: left open" in res.stdout
     assert not (toy["rdir"] / "NightFinished.txt").exists()
-    assert not (toy["data"] / "DL1/20200127/v0.1/dl1_LST-1.Run01874.h5").exists()
-    assert (toy["data"] / "DL1/20200127/v0.1/dl1_LST-1.Run01875.h5").exists()  # the other run is merged
+    assert not (toy["data"] / "DL1/20200127/v0.12/dl1_LST-1.Run01874.h5").exists()
+    assert (toy["data"] / "DL1/20200127/v0.12/dl1_LST-1.Run01875.h5").exists()  # the other run is merged
     text = notified.read_text()
-    assert "night 2020-01-27 prod v0.1: OPEN" in text
+    assert "night 2020-01-27 prod v0.12: OPEN" in text
     assert "run 01874 left open: 3 failed" in text
     assert "r0_to_dl1 failed for run 01874 sub-run 0003" in text
     policy = json.loads((toy["rdir"] / "failure_policy.json").read_text())
@@ -194,7 +194,7 @@ def test_dl1b_night_completes_and_dl2_is_made_from_dl1b(toy_dl1b):
     res = nightly(toy_dl1b)
     assert res.returncode == 0, res.stdout
     assert (toy_dl1b["rdir"] / "NightFinished.txt").is_file()
-    dl1, dl2 = toy_dl1b["data"] / "DL1/20200127/v0.1", toy_dl1b["data"] / "DL2/20200127/v0.1"
+    dl1, dl2 = toy_dl1b["data"] / "DL1/20200127/v0.12", toy_dl1b["data"] / "DL2/20200127/v0.12"
     calls = (toy_dl1b["tools"] / "CALLS").read_text().splitlines()
     assert sum(c.startswith("lstchain_find_tailcuts") for c in calls) == 2
     assert sum(c.startswith("lstchain_create_cat_B_calibration_file") for c in calls) == 2
@@ -222,7 +222,7 @@ def test_dl1b_bad_subrun_fails_alone(toy_dl1b):
     res = nightly(toy_dl1b, "--config", "close_min_success_fraction=0.8")
     assert res.returncode == 0, res.stdout
     assert "run 01874: 1 of 10 sub-runs failed (3)" in res.stdout
-    dl2 = toy_dl1b["data"] / "DL2/20200127/v0.1"
+    dl2 = toy_dl1b["data"] / "DL2/20200127/v0.12"
     made = sorted(p.name for p in dl2.glob("dl2_LST-1.Run01874.*.h5"))
     assert made == [f"dl2_LST-1.Run01874.{s:04d}.h5" for s in range(10) if s != 3]
     assert all((dl2 / m).read_text().startswith("fake dl2\n") for m in made)
@@ -243,7 +243,7 @@ def test_dl1b_failed_r0_to_dl1_holds_its_run_until_the_closing_pass(toy_dl1b):
     assert res.returncode == 0, res.stdout
     assert "closed without failed sub-runs: 01874.0003" in res.stdout
     assert "pass 2 (closing runs without their failed sub-runs): dl1ab done (9 jobs)" in res.stdout, res.stdout
-    dl1, dl2 = toy_dl1b["data"] / "DL1/20200127/v0.1", toy_dl1b["data"] / "DL2/20200127/v0.1"
+    dl1, dl2 = toy_dl1b["data"] / "DL1/20200127/v0.12", toy_dl1b["data"] / "DL2/20200127/v0.12"
     log = (dl1 / "tailcuts" / "log_find_tailcuts_Run01874.log").read_text()
     assert "9 DL1 sub-run files of run 01874" in log
     made = sorted(p.name for p in dl2.glob("dl2_LST-1.Run01874.*.h5"))

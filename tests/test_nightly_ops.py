@@ -134,8 +134,8 @@ def test_closed_night_untouched_damaged_repaired_and_config_errors(site):
     data = site["data"]
     make_toy_night(data, dt.date(2020, 1, 27), {1874: 3, 1875: 2})
     assert nightly(site, "2020-01-27").returncode == 0
-    rdir = data / "running_analysis/20200127/v0.1"
-    assert manifest_path(night_paths({"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.1",
+    rdir = data / "running_analysis/20200127/v0.12"
+    assert manifest_path(night_paths({"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.12",
                                       "calibration_version": "v0.12.3"}, PROJECT)).is_file()
     site["notified"].unlink()
     # a closed, intact night is left untouched: no log, production.json as it was
@@ -148,16 +148,18 @@ def test_closed_night_untouched_damaged_repaired_and_config_errors(site):
     assert sorted((rdir / "log").glob("nightly_*.log")) == logs
     assert (record.read_text(), record.stat().st_mtime_ns) == before
     # a merged DL1 file is lost: named, with the repair command; non-zero; no log written
-    dl1 = data / "DL1/20200127/v0.1"
+    dl1 = data / "DL1/20200127/v0.12"
     lost = dl1 / "dl1_LST-1.Run01874.h5"
+    lost_real = lost.resolve()  # the file in LSTOSA's tailcut84/: the workflow's path is a link to it
+    assert lost_real.parent.name == "tailcut84" and lost_real.is_file()
     lost.unlink()
     res = nightly(site, "2020-01-27", timeout=120)
     assert res.returncode == 6, res.stdout
     lines = split(res)
-    assert lines == ["night 2020-01-27 prod v0.1: CLOSED, but 1 product problem(s) since it was closed:",
+    assert lines == ["night 2020-01-27 prod v0.12: CLOSED, but 1 product problem(s) since it was closed:",
                      f"  merged DL1 dl1_LST-1.Run01874.h5 is missing ({dl1})",
                      f"repair (rebuilds exactly these, keeps the rest): lstosa-nightly --repair --date 20200127 "
-                     f"--prod-id v0.1 --data-root {data}"]
+                     f"--prod-id v0.12 --data-root {data}"]
     assert "STATE=damaged CODE=6" in site["notified"].read_text()
     assert sorted((rdir / "log").glob("nightly_*.log")) == logs
     # configuration errors on a closed night: exit 2, one line, nothing done
@@ -166,24 +168,25 @@ def test_closed_night_untouched_damaged_repaired_and_config_errors(site):
         "lstosa-nightly: ERROR: invalid configuration: calibration_policy: 'bogus' is not one of "
         "['closest_before', 'last_of_night']"], res.stdout
     # a merged DL2 file overwritten by someone: "changed"
-    changed = data / "DL2/20200127/v0.1/dl2_LST-1.Run01875.h5"
+    changed = data / "DL2/20200127/v0.12/dl2_LST-1.Run01875.h5"
     changed.write_text("not what the workflow wrote\n")
     res = nightly(site, "2020-01-27", timeout=120)
     assert res.returncode == 6 and f"  merged DL2 dl2_LST-1.Run01875.h5 changed since closing ({changed.parent})" \
         in split(res), res.stdout
     # --repair: exactly these files are rebuilt (and what depends on them), the rest kept
-    kept = {p: p.stat().st_mtime_ns for d in (dl1, data / "DL2") for p in d.rglob("*.h5") if p != changed}
+    repaired = {changed, changed.resolve(), lost_real}  # written through the link: the file in tailcut84/
+    kept = {p: p.stat().st_mtime_ns for d in (dl1, data / "DL2") for p in d.rglob("*.h5") if p not in repaired}
     res = nightly(site, "2020-01-27", "--repair")
     assert res.returncode == 0, res.stdout
     assert "repairing: 1 missing, 1 changed product(s): dl1_LST-1.Run01874.h5, dl2_LST-1.Run01875.h5" in res.stdout
-    assert "night 2020-01-27 prod v0.1: CLOSED" in res.stdout
+    assert "night 2020-01-27 prod v0.12: CLOSED" in res.stdout
     assert "repaired 2 product(s): dl1_LST-1.Run01874.h5, dl2_LST-1.Run01875.h5" in res.stdout
     assert lost.read_text() and changed.read_text() != "not what the workflow wrote\n"
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
     calls = (site["tools"] / "CALLS").read_text().splitlines()
     assert sum(c.startswith("lstchain_merge_hdf5_files") for c in calls) == 3  # 2 at first, 1 repair
     assert sum(c.startswith("lstosa-merge-hdf5-files") for c in calls) == 3  # DL2: 2 at first, 1 repair
-    paths = night_paths({"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.1",
+    paths = night_paths({"date": "2020-01-27", "data_root": str(data), "prod_id": "v0.12",
                          "calibration_version": "v0.12.3"}, PROJECT)
     assert closed_night_problems(paths) == []
     again = nightly(site, "2020-01-27", timeout=120)
@@ -191,7 +194,7 @@ def test_closed_night_untouched_damaged_repaired_and_config_errors(site):
     # a Snakemake-level configuration error on the closed night is not "work to do": exit 2
     res = nightly(site, "2020-01-27", "--snakemake-args", "--no-such-option", timeout=60)
     assert res.returncode == 2, res.stdout
-    assert split(res) == ["lstosa-nightly: ERROR: night 2020-01-27 prod v0.1 (closed): Snakemake refused to start: "
+    assert split(res) == ["lstosa-nightly: ERROR: night 2020-01-27 prod v0.12 (closed): Snakemake refused to start: "
                           "snakemake: error: unrecognized arguments: --no-such-option (nothing done)"]
     # --repair of an intact night: says so, and changes nothing
     res = nightly(site, "2020-01-27", "--repair", timeout=120)
@@ -200,7 +203,7 @@ def test_closed_night_untouched_damaged_repaired_and_config_errors(site):
     logs = sorted((rdir / "log").glob("nightly_*.log"))
     res = nightly(site, "2020-01-27", "--timeout", "0.01", timeout=120)
     assert res.returncode == 4 and split(res) == [
-        "night 2020-01-27 prod v0.1 (closed): Snakemake's dry run did not finish within --timeout 0.01 s: "
+        "night 2020-01-27 prod v0.12 (closed): Snakemake's dry run did not finish within --timeout 0.01 s: "
         "nothing done"], res.stdout
     assert sorted((rdir / "log").glob("nightly_*.log")) == logs
 
@@ -216,7 +219,7 @@ def test_progress_in_the_log_when_not_on_a_terminal(site):
     periodic = [x for x in lines if "under way or waiting: " in x]
     assert periodic and "r0_to_dl1 " in periodic[0], lines
     assert any(x.startswith("pass 1: ") and " jobs done in " in x for x in lines)
-    log = sorted((site["data"] / "running_analysis/20200127/v0.1/log").glob("nightly_*.log"))[-1].read_text()
+    log = sorted((site["data"] / "running_analysis/20200127/v0.12/log").glob("nightly_*.log"))[-1].read_text()
     assert "pass 1: r0_to_dl1 done (4 jobs)" in log  # the log has the same lines
     assert "\r" not in res.stdout
 
@@ -252,7 +255,7 @@ def test_progress_on_a_terminal(site):
     assert len(redraws) >= 3, text  # the status line is redrawn while the jobs run
     assert any("r0_to_dl1 " in x and "/4" in x for x in redraws), redraws
     assert "under way or waiting" not in text and "r0_to_dl1 done (4 jobs)" not in text  # no log lines
-    assert "night 2020-01-27 prod v0.1: CLOSED" in text
+    assert "night 2020-01-27 prod v0.12: CLOSED" in text
 
 
 def test_cron_line_without_site_configuration_is_refused(tmp_path):
@@ -295,7 +298,7 @@ def test_open_night_snakemake_refusals(site):
     res = nightly(site, "2020-01-27", "--snakemake-args", "--no-such-option", timeout=60)
     assert res.returncode == 2, res.stdout
     last = res.stdout.splitlines()[-1]
-    assert last.startswith("lstosa-nightly: ERROR: night 2020-01-27 prod v0.1: Snakemake refused to start: "
+    assert last.startswith("lstosa-nightly: ERROR: night 2020-01-27 prod v0.12: Snakemake refused to start: "
                            "snakemake: error: unrecognized arguments: --no-such-option (log: "), res.stdout
     assert not site["notified"].exists()
     (data / "monitoring/DrivePositioning/DrivePosition_log_20200127.txt").unlink()

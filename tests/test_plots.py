@@ -19,7 +19,7 @@ from synthetic_fixtures import LST_PYTHON
 pytestmark = [pytest.mark.tools]
 
 DATE = "20200127"
-PROD = "v0.1"
+PROD = "v0.12"
 
 
 def report(night) -> dict:

@@ -23,7 +23,7 @@ from lstosa_snake.jobs.runner import main as runner_main
 from synthetic_fixtures import LST_BIN
 
 DATE = "20200127"
-PROD = "v0.1"
+PROD = "v0.12"
 SORT = shutil.which("sort")
 
 

@@ -40,17 +40,17 @@ def test_reprocess_two_nights_into_new_prod_id(tmp_path):
     common = ["--data-root", str(data), "--cores", "2"]
     for item in toy_config_args(tmp_path, tools):
         common += ["--config", item]
-    # the nightly production v0.1 processed the first night
+    # the nightly production v0.12 processed the first night
     nightly = run_with_timeout([str(NIGHTLY), "--date", "2020-01-27", *common], 240)
     assert nightly.returncode == 0, nightly.stdout
-    v01 = {p: p.stat().st_mtime_ns for p in (data / "DL1" / "20200127" / "v0.1").rglob("*")}
+    v01 = {p: p.stat().st_mtime_ns for p in (data / "DL1" / "20200127" / "v0.12").rglob("*")}
     calib = calibration_files(data)
     assert len(calib) == 3
     # reprocessing under the nightly's prod id is refused before anything runs
-    refused = run_with_timeout([str(REPROCESS), "--prod-id", "v0.1", "--from", "2020-01-27", "--to", "2020-01-28",
+    refused = run_with_timeout([str(REPROCESS), "--prod-id", "v0.12", "--from", "2020-01-27", "--to", "2020-01-28",
                                 *common], 60)
     assert refused.returncode == 2
-    assert "REFUSED: night 2020-01-27: prod id v0.1 is the nightly production's" in refused.stdout
+    assert "REFUSED: night 2020-01-27: prod id v0.12 is the nightly production's" in refused.stdout
     assert not (data / "DL1" / "20200128").exists()
     # a new production: both nights, one after the other
     res = run_with_timeout([str(REPROCESS), "--prod-id", "v0.2", "--from", "2020-01-27", "--to", "2020-01-28",
@@ -66,7 +66,7 @@ def test_reprocess_two_nights_into_new_prod_id(tmp_path):
     after = calibration_files(data)
     assert {p: after[p] for p in calib} == calib
     assert len(after) == 6
-    assert {p: p.stat().st_mtime_ns for p in (data / "DL1" / "20200127" / "v0.1").rglob("*")} == v01
+    assert {p: p.stat().st_mtime_ns for p in (data / "DL1" / "20200127" / "v0.12").rglob("*")} == v01
     calls = (tools / "CALLS").read_text().splitlines()
     assert sum(c.startswith("lstchain_create_drs4_pedestal_file LST-1.1.Run01872") for c in calls) == 1
     # the same production is resumed (here: nothing left to do)

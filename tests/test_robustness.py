@@ -28,7 +28,7 @@ from tiers import require_or_skip
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
 DATE = "20200127"
 SUMMARY = Path("monitoring/NightSummary/NightSummary_20200127.txt")
-RDIR = Path("running_analysis/20200127/v0.1")
+RDIR = Path("running_analysis/20200127/v0.12")
 GOOD_LINE = "01872    1 DRS4  2020-01-27 21:00:00 nan nan nan nan nan nan\n"
 
 
@@ -161,7 +161,7 @@ def test_missing_drive_log_refused_at_start(toy):
     assert f"drive log {drive} does not exist" in error
 
 
-def _unchecked_paths(root: Path, prod_id="v0.1", calibration_version="v0.12.3", date="20200127"):
+def _unchecked_paths(root: Path, prod_id="v0.12", calibration_version="v0.12.3", date="20200127"):
     """The layout of lstosa_snake.night.paths with the values taken as given (no checks, the date string used
     as it is): where products WOULD go if a trick value got through."""
     import datetime as dt
@@ -188,7 +188,7 @@ def _layout(paths) -> set[Path]:
     import inspect
 
     args = {"run": 1874, "subrun": 1, "stream": 1, "night": None, "name": "x.log", "kind": "calibration",
-            "dl1_prod_id": "tailcut84"}
+            "dl1_prod_id": "tailcut84", "ext": "h5", "nsb_tuning": "nsb_tuning_0.14"}
     out = set()
     for name, attr in inspect.getmembers(type(paths)):
         if name.startswith("_") or name == "pattern":
@@ -283,11 +283,12 @@ def test_escape_targets_are_where_the_trick_would_write(tmp_path):
     assert escape_targets(data, prod_id="../" * 12 + "e") == {Path("/e")}  # '..' stops at /
     # DL1/<date>/../../x is data/x (so are DL2/... and running_analysis/...); the night-wise datacheck's
     # DL1/datacheck_files/night_wise/../../x is DL1/x
-    assert escape_targets(data, prod_id="../../x") == {data / "x", data / "DL1" / "x"}
+    assert escape_targets(data, prod_id="../../x") == {data / "x", data / "DL1" / "x", data / "OSA"}
     assert escape_targets(data, calibration_version="/abs-calib") == {Path("/abs-calib")}
     assert escape_targets(data, calibration_version="a/../../b") == {data / "monitoring", data / "running_analysis"}
+    # ... and OSA/Closer/../../etc and DL1/datacheck_files/../../etc (LSTOSA's flag and links) are data/etc
     assert escape_targets(data, date="../../etc") == {tmp_path / "etc", data / "DL1" / "datacheck_files",
-                                                      data / "monitoring"}
+                                                      data / "monitoring", data / "etc"}
 
 
 def test_nightly_refuses_path_trick_date():
@@ -345,7 +346,7 @@ def incomplete(products: list[Path]) -> list[tuple[str, bytes]]:
     bad = []
     for p in products:
         data = p.read_bytes()
-        if "plots" in p.parts or "provenance" in p.parts:
+        if "plots" in p.parts or "provenance" in p.parts or p.name.endswith("_prov.json"):
             ok = bool(data)
             if ok and p.suffix == ".json":
                 try:
@@ -528,7 +529,7 @@ def faulty_night(tmp_path_factory, models_dir):
             end = time.monotonic() + 1200
             final_dl1, staged = [], []
             while time.monotonic() < end and first.poll() is None:
-                final_dl1 = list((data / "DL1" / DATE / "v0.1").glob("dl1_LST-1.Run*.*.h5"))
+                final_dl1 = list((data / "DL1" / DATE / "v0.12").glob("dl1_LST-1.Run*.*.h5"))
                 staged = list((rdir / "staging").glob("job-*/*.h5"))
                 if final_dl1 and staged:  # kill at once: a staged file lives only while its job writes
                     break
@@ -647,8 +648,8 @@ def test_paths_with_spaces_and_shell_metacharacters_via_configfile(tmp_path):
                          "--configfile", cfg, "--config", "date=2020-01-27"], cwd=work, timeout=300)
     assert res.returncode == 0, str(res)
     assert (out / RDIR / "NightFinished.txt").is_file()
-    assert (out / "DL1" / DATE / "v0.1" / "dl1_LST-1.Run01874.h5").read_text() == "fake product\n"
-    assert (out / "DL2" / DATE / "v0.1" / "dl2_LST-1.Run01874.h5").read_text() == "fake product\n"
+    assert (out / "DL1" / DATE / "v0.12" / "dl1_LST-1.Run01874.h5").read_text() == "fake product\n"
+    assert (out / "DL2" / DATE / "v0.12" / "dl2_LST-1.Run01874.h5").read_text() == "fake product\n"
     assert not incomplete(final_products(out))
     assert not list(tmp_path.rglob("pwned")) and not Path("/pwned").exists() and not (PROJECT / "pwned").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
@@ -695,7 +696,7 @@ def test_missing_or_empty_borrowed_calibration_refused(toy):
         for stream in (1, 2, 3, 4):
             (r0 / f"LST-1.{stream}.Run01904.{s:04d}.fits.fz").write_bytes(b"x" * 2880)
     earlier = dt.date(2020, 1, 26)
-    p = NightPaths(toy["data"], toy["data"], dt.date(2020, 1, 27), "v0.1", "v0.12.3")
+    p = NightPaths(toy["data"], toy["data"], dt.date(2020, 1, 27), "v0.12", "v0.12.3")
     files = [p.drs4_pedestal(1872, earlier), p.charge_calibration(1873, earlier), p.time_calibration(1873, earlier)]
     for f in files[:2]:
         f.parent.mkdir(parents=True, exist_ok=True)

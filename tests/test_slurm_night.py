@@ -21,7 +21,7 @@ from synthetic_fixtures import LST_PYTHON
 
 pytestmark = [pytest.mark.slurm, pytest.mark.e2e, pytest.mark.tools]
 
-DATE, PROD = "20200127", "v0.1"
+DATE, PROD = "20200127", "v0.12"
 DL1 = "dl1/event/telescope/parameters/LST_LSTCam"
 DL2 = "dl2/event/telescope/parameters/LST_LSTCam"
 

@@ -23,7 +23,7 @@ from slurm_fixtures import SLURM_PROFILE
 pytestmark = pytest.mark.slurm
 
 NIGHTLY = PROJECT / "scripts" / "lstosa-nightly"
-RDIR = Path("running_analysis/20200127/v0.1")
+RDIR = Path("running_analysis/20200127/v0.12")
 # the wide partition (32 CPUs) and fast polling: the profile's 5-20 s would only make the tests slower
 WIDE = ("--snakemake-args=--default-resources mem_mb=2000 runtime=60 slurm_partition=wide "
         "--lstosa-slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 "
@@ -85,11 +85,11 @@ def test_bad_subrun_fails_alone_while_all_others_run_at_once(slurm_cluster, tmp_
     assert calls(t["tools"], "lstchain_dl1_to_dl2") == dict.fromkeys(good, 1)
     failures = [p.read_text() for p in (t["rdir"] / "failures").rglob("*") if p.is_file()]
     assert any("r0_to_dl1 run 01874 sub-run 0003" in f for f in failures), failures
-    dl1 = t["data"] / "DL1/20200127/v0.1"
+    dl1 = t["data"] / "DL1/20200127/v0.12"
     assert sorted(p.name for p in dl1.glob("dl1_LST-1.Run01874.0*.h5")) == sorted(
         f"dl1_LST-1.Run01874.{s:04d}.h5" for s in range(10) if s != 3)
     assert (dl1 / "dl1_LST-1.Run01874.h5").is_file()
-    assert (t["data"] / "DL2/20200127/v0.1/dl2_LST-1.Run01875.h5").is_file()
+    assert (t["data"] / "DL2/20200127/v0.12/dl2_LST-1.Run01875.h5").is_file()
 
     # SLURM's view: one job per sub-run (its chain), named after it; all 12 ran at the same time
     rows = sacct(submitted_ids(t["rdir"]))
@@ -151,7 +151,7 @@ def test_killed_snakemake_leaves_jobs_running_next_invocation_cancels_them_and_c
     assert set(orphaned) <= set(m.group(2).split(", ")), (orphaned, m.group(0))  # (and calibration plots)
     assert "CLOSED" in again.stdout, again.stdout
     assert {r["state"] for r in sacct(orphaned)} == {"CANCELLED"}
-    dl1 = t["data"] / "DL1/20200127/v0.1"
+    dl1 = t["data"] / "DL1/20200127/v0.12"
     assert len(list(dl1.glob("dl1_LST-1.Run01874.0*.h5"))) == 4
     assert (dl1 / "dl1_LST-1.Run01874.h5").is_file() and (t["rdir"] / "NightFinished.txt").is_file()
     # each sub-run's r0_to_dl1: the orphaned call (cancelled) and the redone one

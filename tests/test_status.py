@@ -26,7 +26,7 @@ NIGHT = dt.date(2020, 1, 27)
 def night(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("status")
     write_seed_shaped_tree(tmp / "data", NIGHT, 1521)
-    config = {"date": "2020-01-27", "data_root": str(tmp / "data"), "output_root": None, "prod_id": "v0.1",
+    config = {"date": "2020-01-27", "data_root": str(tmp / "data"), "output_root": None, "prod_id": "v0.12",
               "calibration_version": "v0.12.3", "exclude_subruns": ["01876.0000", "01876.0001"]}
     p = night_paths(config, PROJECT)
     # run 01874 (194 sub-runs): DL1 0-99, datacheck 0-49, DL2 0-9; run 01875 (225): everything, merged

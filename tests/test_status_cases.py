@@ -26,7 +26,7 @@ NIGHT = dt.date(2020, 1, 27)
 
 
 def config_for(data, **kw) -> dict:
-    return {"date": "2020-01-27", "data_root": str(data), "output_root": None, "prod_id": "v0.1",
+    return {"date": "2020-01-27", "data_root": str(data), "output_root": None, "prod_id": "v0.12",
             "calibration_version": "v0.12.3", **kw}
 
 
@@ -56,12 +56,12 @@ def test_closed_night_with_a_lost_product(tmp_path):
     st = json.loads(status_cli(data, "--json").stdout)
     assert st["closed"] is True and st["state"] == "closed_products_missing"
     assert len(st["missing_products"]) == 1 and "dl1_LST-1.Run01875.h5 is missing" in st["missing_products"][0]
-    repair = f"lstosa-nightly --repair --date 2020-01-27 --prod-id v0.1 --data-root {data}"
+    repair = f"lstosa-nightly --repair --date 2020-01-27 --prod-id v0.12 --data-root {data}"
     assert st["repair_command"] == repair
     assert st["problems"][0].endswith(f"repair: {repair}") and "dl1_LST-1.Run01875.h5" in st["problems"][1]
 
     table = status_cli(data).stdout
-    assert table.splitlines()[0].startswith("Night 2020-01-27  prod v0.1  CLOSED — PRODUCTS MISSING  ")
+    assert table.splitlines()[0].startswith("Night 2020-01-27  prod v0.12  CLOSED — PRODUCTS MISSING  ")
     assert repair in table and "dl1_LST-1.Run01875.h5 is missing" in table
 
     html = render_night_html(st)
@@ -207,7 +207,7 @@ def test_calibration_only_night(tmp_path):
     st = night_status(config, PROJECT)
     assert st["state"] == "closed" and st["calibration_only"] is True
     assert [s["stages"]["calibration"] for s in st["sequences"]] == [1.0, 1.0]
-    assert format_table(st).splitlines()[0].startswith("Night 2020-01-27  prod v0.1  CLOSED (calibration-only night")
+    assert format_table(st).splitlines()[0].startswith("Night 2020-01-27  prod v0.12  CLOSED (calibration-only night")
     assert build_report(plan_night(config, PROJECT))["calibration_only"] is True
 
 

@@ -64,7 +64,7 @@ def test_charge_calibration_and_r0_to_dl1_use_the_looked_up_files(tmp_path):
     models.mkdir()  # DL2 is not asked for
     cat_a = data / "monitoring" / "PixelCalibration" / "Cat-A"
     cal_file = cat_a / "calibration" / "20200127" / "v0.12.3" / f"calibration_filters_52.Run{cali:05d}.0000.h5"
-    dl1_file = data / "DL1" / "20200127" / "v0.1" / f"dl1_LST-1.Run{run:05d}.0000.h5"
+    dl1_file = data / "DL1" / "20200127" / "v0.12" / f"dl1_LST-1.Run{run:05d}.0000.h5"
     smk = ["--snakefile", REPO / "Snakefile", "--directory", REPO, "--cores", "2"]
     config = ["--config", "date=2020-01-27", f"data_root={data}", f"models_dir={models}"]
 
@@ -91,7 +91,7 @@ def test_charge_calibration_and_r0_to_dl1_use_the_looked_up_files(tmp_path):
                   / f"charge_calibration.Run{cali:05d}.log").read_text()
     assert f"--LSTEventSource.LSTR0Corrections.drs4_time_calibration_path={pro}" in charge_log
     assert f"--LSTCalibrationCalculator.systematic_correction_path={sys_file}" in charge_log
-    r0_log = (data / "running_analysis" / "20200127" / "v0.1" / "log" / "r0_to_dl1"
+    r0_log = (data / "running_analysis" / "20200127" / "v0.12" / "log" / "r0_to_dl1"
               / f"r0_to_dl1.Run{run:05d}.0000.log").read_text()
     assert f"--time-calibration-file {pro}" in r0_log and f"--systematic-correction-file={sys_file}" in r0_log
     probe = subprocess.run([str(LST_PYTHON), "-c", PROBE, str(cal_file), sys_file, str(dl1_file)],

@@ -379,7 +379,7 @@ def test_night_states_notes_and_skipped_rows():
     night = sample_night(source_evil=False, closed=True)
     night.update(
         state="closed_products_missing",
-        missing_products=["merged DL1 dl1_LST-1.Run01874.h5 is missing (/data/DL1/20200127/v0.1)"],
+        missing_products=["merged DL1 dl1_LST-1.Run01874.h5 is missing (/data/DL1/20200127/v0.12)"],
         repair_command="lstosa-nightly --repair --date 2020-01-27 --prod-id v0.1.0",
         skipped_rows=[{"file": "/data/NightSummary_20200127.txt", "line": 7, "run": 1890, "reason": f"bad type {EVIL}"}],
     )

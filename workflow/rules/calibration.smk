@@ -43,7 +43,7 @@ rule drs4_pedestal:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "{params.runner} --label 'drs4_pedestal run {wildcards.run}' --log {log:q}"
+        "{params.runner} --label 'drs4_pedestal run {wildcards.run}' --log {log:q} --pro-link"
         " --out drs4.h5={output:q} --"
         " {params.tools}/lstchain_create_drs4_pedestal_file --input {input.r0[0]:q} --output {{staging}}/drs4.h5"
         " --overwrite --no-progress"
@@ -72,7 +72,7 @@ rule time_calibration:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "{params.runner} --label 'time_calibration run {wildcards.run}' --log {log:q}"
+        "{params.runner} --label 'time_calibration run {wildcards.run}' --log {log:q} --pro-link"
         " --out time.h5={output:q} --"
         " {params.tools}/lstosa-create-time-calibration --input-file {input.r0[0]:q} --output-file {{staging}}/time.h5"
         " --pedestal-file {input.drs4_pedestal:q} --config {params.config:q}"
@@ -109,7 +109,7 @@ rule charge_calibration:
     conda:
         "../../envs/lstchain.yaml"
     shell:
-        "{params.runner} --label 'charge_calibration run {wildcards.run}' --log {log:q}"
+        "{params.runner} --label 'charge_calibration run {wildcards.run}' --log {log:q} --pro-link"
         " --out calibration.h5={output:q} --"
         " {params.tools}/lstchain_create_calibration_file --input_file={input.r0[0]:q}"
         " --output_file={{staging}}/calibration.h5"
@@ -118,3 +118,56 @@ rule charge_calibration:
         " --LSTEventSource.LSTR0Corrections.drs4_time_calibration_path={input.time_calibration:q}"
         " --LSTEventSource.EventTimeCalculator.run_summary_path={input.run_summary:q}"
         " --config={params.config:q} {params.systematics}"
+
+
+# The PDFs lstchain's onsite calibration scripts draw into <version>/log/ and LSTOSA's copy_datacheck
+# publishes (lstosa_snake.jobs.calibration_pdfs, lstchain's plotting functions). Not in the calibration's
+# SLURM job: the sub-runs need the calibration files, not their pictures.
+rule drs4_pedestal_pdf:
+    input:
+        r0=lambda wc: r0_streams(wc.run, 0),
+        drs4_pedestal=PATHS.pattern("drs4_pedestal"),
+    output:
+        PATHS.pattern("drs4_pedestal_pdf"),
+    log:
+        calibration_log("drs4_pedestal_pdf.Run{run}.log"),
+    benchmark:
+        calibration_benchmark("drs4_pedestal_pdf.Run{run}.tsv")
+    params:
+        runner=CALIBRATION_RUNNER,
+        tools=LST,
+    resources:
+        mem_mb=mem_mb("drs4_pedestal_pdf"),
+        runtime=lambda wc, attempt: 20 * attempt,
+    retries: retries(1)
+    conda:
+        "../../envs/lstchain.yaml"
+    shell:
+        "{params.runner} --label 'drs4_pedestal_pdf run {wildcards.run}' --log {log:q} --out drs4.pdf={output:q} --"
+        " {params.tools}/python -m lstosa_snake.jobs.calibration_pdfs drs4 --r0 {input.r0[0]:q}"
+        " --pedestal {input.drs4_pedestal:q} --run {wildcards.run} --output {{staging}}/drs4.pdf"
+
+
+rule charge_calibration_pdf:
+    input:
+        PATHS.pattern("charge_calibration"),
+    output:
+        PATHS.pattern("charge_calibration_pdf"),
+    log:
+        calibration_log("charge_calibration_pdf.Run{run}.log"),
+    benchmark:
+        calibration_benchmark("charge_calibration_pdf.Run{run}.tsv")
+    params:
+        runner=CALIBRATION_RUNNER,
+        tools=LST,
+    resources:
+        mem_mb=mem_mb("charge_calibration_pdf"),
+        runtime=lambda wc, attempt: 20 * attempt,
+    retries: retries(1)
+    conda:
+        "../../envs/lstchain.yaml"
+    shell:
+        "{params.runner} --label 'charge_calibration_pdf run {wildcards.run}' --log {log:q}"
+        " --out calibration.pdf={output:q} --"
+        " {params.tools}/python -m lstosa_snake.jobs.calibration_pdfs calibration --calibration {input:q}"
+        " --run {wildcards.run} --output {{staging}}/calibration.pdf"

@@ -116,6 +116,7 @@ PLAN_KEYS = (
     "date", "data_root", "output_root", "night_summary", "merged_summary", "prod_id", "calibration_version",
     "calibration_policy", "calibration_lookback_nights", "exclude_runs", "exclude_subruns",
     "failed_subruns", "time_calibration", "ffactor_systematics", "calibration_lookup_version", "input_state",
+    "calibration_filters",
 )
 
 
@@ -182,7 +183,8 @@ def night_targets(wildcards):
     p = plan()
     targets = [str(PATHS.night_finished), str(PUBLISH_STATUS)]  # publish_datacheck: after night_page
     for cali, drs4 in p.calibrations_tonight.items():
-        targets += [str(PATHS.drs4_pedestal(drs4)), str(PATHS.charge_calibration(cali))]
+        targets += [str(PATHS.drs4_pedestal(drs4)), str(PATHS.charge_calibration(cali)),
+                    str(PATHS.drs4_pedestal_pdf(drs4)), str(PATHS.charge_calibration_pdf(cali))]
         if p.calibration_lookup is None or not p.calibration_lookup.time_calibration:  # else looked up
             targets.append(str(PATHS.time_calibration(cali)))
     return targets
@@ -230,3 +232,17 @@ def run_datacheck_names(wildcards):
     if len(rp.subruns) == 1:
         stem += f".{rp.subruns[0]:04d}"
     return {"h5": f"_inputs/{stem}.h5", "pdf": f"{stem}.pdf"}
+
+
+# LSTOSA's cleaning/NSB directories of a product: LAYOUT_FROM_TAILCUTS, STATIC_LAYOUT, TC, NSB are set in dl1ab.smk
+def place_args(wc, pairs):
+    """Runner options that write each (handle, LSTOSA path) at its LSTOSA path and link the handle to it."""
+    templates = [str(lstosa).replace(TC, "{dl1_prod_id}").replace(NSB, "{nsb_tuning}") for _, lstosa in pairs]
+    words = [f"--place {shlex_quote(f'{handle}={t}')}" for (handle, _), t in zip(pairs, templates)]
+    words += [f"--layout {k}={v}" for k, v in STATIC_LAYOUT.items()]
+    # only the levels this product has: a sub-run's datacheck must not wait for (or read) its run's NSB
+    from_tailcuts = [k for k in LAYOUT_FROM_TAILCUTS if any(f"{{{k}}}" in t for t in templates)]
+    if from_tailcuts:
+        words.append(f"--layout-tailcuts {shlex_quote(str(PATHS.tailcuts_summary(wc.run)))}")
+        words += [f"--from-tailcuts {k}" for k in from_tailcuts]
+    return " ".join(words)

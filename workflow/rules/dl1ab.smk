@@ -3,7 +3,7 @@
 # flat-field and pedestal events); per sub-run lstchain_dl1ab re-cleans the DL1a images into
 # DL1/<date>/<prod_id>/tailcut<pic><bnd>/, and the sub-run's datacheck and DL2 read that file.
 # Included before r0_to_dl1.smk and dl1_to_dl2.smk: their rules take DL1_FOR_DATACHECK / DL1_FOR_DL2.
-from lstosa_snake.jobs.dl1b import models_shell_arg, nsb_dirs, run_dec
+from lstosa_snake.jobs.dl1b import models_shell_arg, nsb_dirs, run_dec, standard_dl1_prod_id
 from lstosa_snake.night.rf_models import dec_lines
 
 DL1B = bool(config.get("dl1ab", True))
@@ -22,6 +22,25 @@ DL1_FOR_DL2 = PATHS.pattern("dl1b_subrun") if DL1B else PATHS.pattern("dl1_subru
 # lstchain_check_dl1 reads the images: without them in the DL1b file (store_image_dl1ab: false) the
 # datacheck reads the DL1a file (LSTOSA then skips the sub-run datacheck)
 DL1_FOR_DATACHECK = DL1_FOR_DL2 if STORE_IMAGE_DL1AB else PATHS.pattern("dl1_subrun")
+DATACHECK_FROM_DL1B = DL1B and STORE_IMAGE_DL1AB
+
+# LSTOSA's tree (docs/layout.md): merged DL1, datacheck files and DL2 are written in the run's cleaning
+# directory (and NSB directory for DL2), from its tail cuts when those choose them, and the workflow's fixed
+# path becomes a link to it (runner --place, lstosa_snake.jobs.layout).
+LAYOUT_FROM_TAILCUTS = [key for key, on in (("dl1_prod_id", DL1B), ("nsb_tuning", NSB_MODELS)) if on]
+# models without NSB tuning are LSTOSA's dark-sky ones (nsb_tuning_0.00)
+STATIC_LAYOUT = {
+    "dl1_prod_id": standard_dl1_prod_id(DL1B_CONFIG if DL1B else resolve(config["lstchain_config"], BASE)),
+    "nsb_tuning": "nsb_tuning_0.00",
+}
+TC, NSB = "TCDIR0", "NSBDIR0"  # stand-ins in the paths, made {dl1_prod_id}/{nsb_tuning} for the runner
+
+
+# the run's tail-cut summary, an input of the rules whose LSTOSA directories it names (DL1 level: the
+# cleaning only with DL1b, so that without it a sub-run's datacheck does not wait for its run's finder)
+dl1_level_tailcuts = [PATHS.pattern("tailcuts_summary")] if DL1B else []
+dl2_level_tailcuts = [PATHS.pattern("tailcuts_summary")] if LAYOUT_FROM_TAILCUTS else []
+
 
 # On SLURM each sub-run's chain is one job (inactive locally). Snakemake makes one SLURM job per connected
 # piece of a group, so a step joins the chain of the job that makes its DL1 input: without DL1b,
@@ -57,6 +76,8 @@ if TAILCUTS:
             tools=LST,
             standard="--standard" if STANDARD_DL1B or not DL1B else "",
             nsb="--nsb-needed" if NSB_MODELS else "",
+            # LSTOSA's readers take a run's cleaning (and the finder's log, its NSB) from auxiliary/TailCuts/
+            aux_link=f"--lstosa-link-dir {shlex_quote(str(PATHS.lstosa_tailcuts_dir))}" if DL1B and not STANDARD_DL1B else "",
         resources:
             mem_mb=mem_mb("find_tailcuts"),
             runtime=lambda wc, attempt: 30 * attempt,
@@ -67,6 +88,7 @@ if TAILCUTS:
             "{params.tools}/python -m lstosa_snake.jobs.dl1b tailcuts --runner {params.runner:q} --tools {params.tools}"
             " --log {log:q} --run {wildcards.run} --dl1 {input.dl1:q} {params.standard} {params.nsb}"
             " --standard-config {input.config:q} --config-out {output.config:q} --summary-out {output.summary:q}"
+            " {params.aux_link}"
 
 
 if CATB:

@@ -55,3 +55,6 @@ if PROVENANCE:
         shell:
             "{params.python} -m lstosa_snake.provenance run {params.products} {params.records}"
             " --json {output.json:q} --svg {output.svg:q} > {log:q} 2>&1"
+            # under LSTOSA's name for the same grain, beside the run's DL2 (docs/provenance.md)
+            " && {params.python} -m lstosa_snake.jobs.layout log-link --beside {input.dl2:q}"
+            " --name calibration_to_dl2_{wildcards.run}_prov.json {output.json:q} >> {log:q} 2>&1"

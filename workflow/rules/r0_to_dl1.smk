@@ -45,7 +45,8 @@ rule r0_to_dl1:
 
 rule dl1_datacheck:
     input:
-        DL1_FOR_DATACHECK,  # the DL1b file (dl1ab.smk)
+        dl1=DL1_FOR_DATACHECK,  # the DL1b file (dl1ab.smk)
+        tailcuts=dl1_level_tailcuts if DATACHECK_FROM_DL1B else [],
     output:
         PATHS.pattern("datacheck_subrun"),
     log:
@@ -55,6 +56,9 @@ rule dl1_datacheck:
     params:
         runner=RUNNER,
         tools=LST,
+        # LSTOSA has no sub-run datacheck from DL1a when DL1b is on (store_image_dl1ab: false): ours stays put
+        place=lambda wc, output: place_args(wc, [(output[0], PATHS.lstosa_datacheck_subrun(wc.run, wc.subrun, TC))])
+        if DATACHECK_FROM_DL1B or not DL1B else "",
     resources:
         mem_mb=mem_mb("dl1_datacheck"),
         runtime=lambda wc, attempt: 20 * attempt,
@@ -64,5 +68,5 @@ rule dl1_datacheck:
         "../../envs/lstchain.yaml"
     shell:
         "{params.runner} --label 'dl1_datacheck run {wildcards.run} sub-run {wildcards.subrun}' --log {log:q}"
-        " --out datacheck_dl1_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output:q} --"
-        " {params.tools}/lstchain_check_dl1 --input-file {input:q} --output-dir {{staging}} --omit-pdf --batch"
+        " --out datacheck_dl1_LST-1.Run{wildcards.run}.{wildcards.subrun}.h5={output:q} {params.place} --"
+        " {params.tools}/lstchain_check_dl1 --input-file {input.dl1:q} --output-dir {{staging}} --omit-pdf --batch"

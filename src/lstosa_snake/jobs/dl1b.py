@@ -29,6 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lstosa_snake.jobs import layout
 from lstosa_snake.night.rf_models import (
     choose_models_dir,
     run_pointing_dec,
@@ -144,6 +145,16 @@ def standard_config(config_file: Path) -> dict:
     return {k: cfg[k] for k in keys if k in cfg}
 
 
+def standard_dl1_prod_id(config_file: Path) -> str:
+    """The cleaning directory of the standard cleaning (LSTOSA's DL1_PROD_ID, tailcut84). lstchain fills
+    what a configuration leaves out from its standard one (8 and 4 p.e.)."""
+    cleaning = standard_config(config_file).get("tailcuts_clean_with_pedestal_threshold") or {}
+    try:
+        return dl1_prod_id(int(cleaning.get("picture_thresh", 8)), int(cleaning.get("boundary_thresh", 4)))
+    except (TypeError, ValueError):
+        raise ValueError(f"{config_file}: tailcuts_clean_with_pedestal_threshold thresholds are not numbers") from None
+
+
 def cmd_tailcuts(args) -> int:
     run = int(args.run)
     summary = {"run": run, "finder": False, "reason": "", "qped_pe": None, "nsb_pe_per_ns": None}
@@ -188,6 +199,10 @@ def cmd_tailcuts(args) -> int:
                    nsb_level=nsb_level(picture, nsb) if nsb is not None else None)
     _write_json(args.config_out, config)
     _write_json(args.summary_out, summary)
+    if args.lstosa_link_dir:  # LSTOSA's auxiliary/TailCuts/ (its sequencer, get_nsb_level, update_source_catalog)
+        for f in (Path(args.config_out), Path(args.summary_out).with_name(f"log_find_tailcuts_Run{run:05d}.log")):
+            if f.is_file():
+                layout.link(Path(args.lstosa_link_dir) / f.name, f)
     _log(args.log, f"run {run:05d}: {summary['dl1_prod_id']}"
          + (f", extra NSB {nsb:.3f} p.e./ns -> level {summary['nsb_level']:.2f}" if nsb is not None else "")
          + (f" (standard cleaning: {summary['reason']})" if summary["reason"] else " (tail-cut finder)"))
@@ -243,13 +258,7 @@ def cmd_dl1ab(args) -> int:
         return rc
     # The product lives in LSTOSA's cleaning directory; the workflow's declared output is a
     # relative link to it (the directory is only known once the run's tail cuts are)
-    link = Path(args.link)
-    link.parent.mkdir(parents=True, exist_ok=True)
-    tmp = link.with_name(f".{link.name}.tmp")
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(os.path.relpath(real, link.parent))
-    os.replace(tmp, link)
+    layout.link(Path(args.link), real)
     return 0
 
 
@@ -315,6 +324,7 @@ def main(argv=None) -> int:
     p.add_argument("--standard-config", required=True, type=Path, help="lstchain configuration with the standard cleaning")
     p.add_argument("--config-out", required=True, type=Path, help="dl1ab configuration (lstchain's dl1ab_RunNNNNN.json)")
     p.add_argument("--summary-out", required=True, type=Path)
+    p.add_argument("--lstosa-link-dir", type=Path, help="link the finder's files into this directory (auxiliary/TailCuts)")
     p.set_defaults(fn=cmd_tailcuts)
 
     p = sub.add_parser("catb", help="the run's Cat-B calibration (lstchain_create_cat_B_calibration_file)")

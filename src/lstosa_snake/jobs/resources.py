@@ -8,7 +8,7 @@ largest ``max_rss`` (MB) of the rule's Snakemake benchmark files (the whole proc
 plus the lstchain tool) over the demo night, ``bash scripts/demo.sh`` on 2026-12-01
 (`running_analysis/<date>/<prod>/benchmarks/`). Re-measure on a site's real nights with
 
-    python -m lstosa_snake.jobs.resources running_analysis/20240310/v0.1/benchmarks [more dirs...]
+    python -m lstosa_snake.jobs.resources running_analysis/20240310/v0.12/benchmarks [more dirs...]
 
 which prints every rule's measured peak next to its request and exits 1 where a request is below
 peak x MARGIN. The test-suite runs the same check on the benchmark files of its own real-tool night,
@@ -56,6 +56,9 @@ PEAK_MB = {
     "run_provenance": 56,
     # lstchain_r0_to_r0g (legacy_raw nights): the demo night's 400-event sub-runs, benchmark files, 2026-12-03
     # (benchmarks/demo_bench.py --states); a 200-event sub-run under /usr/bin/time: 521
+    # lstchain's calibration plots (jobs.calibration_pdfs) on the demo-sized night's files, /usr/bin/time, 2026-12-03
+    "drs4_pedestal_pdf": 840,
+    "charge_calibration_pdf": 637,
     "gain_selection": 538,  # a 200-sub-run run's 602 job records (1.1 s); the tests' night: 43
 }
 #: rules without a benchmark of their own (light Python steps or not run on the demo night): MB

@@ -37,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from lstosa_snake.jobs import layout
 from lstosa_snake.provenance import records
 
 
@@ -277,6 +278,23 @@ def _parse_out(spec: str) -> tuple[str, Path]:
     return name, Path(final)
 
 
+def _placements(args) -> tuple[dict[str, Path], dict[Path, tuple[str, Path]]]:
+    """--out name -> where the file goes; handle -> (template, LSTOSA path) of the placed ones."""
+    templates = {Path(h): str(t) for h, t in args.place}
+    values = layout.layout_values({k: str(v) for k, v in args.layout}, args.layout_tailcuts, args.from_tailcuts)
+    outputs, placed = {}, {}
+    for name, final in args.out:
+        if final in templates:
+            real = layout.resolve(templates[final], values)
+            placed[final] = (templates[final], real)
+            final = real
+        outputs[name] = final
+    unused = set(templates) - set(placed)
+    if unused:
+        raise RunnerError(f"{args.label}: --place {sorted(map(str, unused))[0]} is not an --out path")
+    return outputs, placed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label", required=True, help="what runs, for messages (rule, run, sub-run)")
@@ -288,6 +306,16 @@ def main(argv=None) -> int:
                         help="raw FITS input that must be complete (non-empty, whole FITS blocks); else fail")
     parser.add_argument("--copy-input", action="append", type=_parse_out, default=[], metavar="NAME=FILE",
                         help="copy FILE into the staging directory as NAME (a file the tool updates)")
+    parser.add_argument("--place", action="append", type=_parse_out, default=[], metavar="HANDLE=TEMPLATE",
+                        help="write the --out whose final path is HANDLE at TEMPLATE (LSTOSA's tree, with"
+                             " {dl1_prod_id}/{nsb_tuning}) and make HANDLE a link to it (jobs.layout)")
+    parser.add_argument("--layout", action="append", type=_parse_out, default=[], metavar="KEY=VALUE",
+                        help="a directory name of --place templates (dl1_prod_id, nsb_tuning)")
+    parser.add_argument("--layout-tailcuts", type=Path, help="the run's tail-cut summary, for --from-tailcuts")
+    parser.add_argument("--from-tailcuts", action="append", default=[], choices=layout.KEYS,
+                        help="take this directory name from --layout-tailcuts")
+    parser.add_argument("--pro-link", action="store_true",
+                        help="Cat-A products: make <date>/pro a link to each output's version directory")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -295,9 +323,20 @@ def main(argv=None) -> int:
         parser.error("no command given after --")
     marker = failure_marker(args.staging_root, args.label)
     try:
-        wall = run_atomic(command, dict(args.out), args.log, args.staging_root, args.label, args.stage_input,
+        outputs, placed = _placements(args)
+        wall = run_atomic(command, outputs, args.log, args.staging_root, args.label, args.stage_input,
                           check_fits=args.check_fits, copy_inputs=dict(args.copy_input))
-    except RunnerError as exc:
+        for handle, (template, real) in placed.items():
+            for old in layout.place(handle, template, real):
+                _log_note(args.log, f"removed {old}: this run's product is now {real}")
+        for final in outputs.values() if args.pro_link else ():
+            try:  # the product is good without it: a site's own pro directory is left alone, and said so
+                layout.pro_link(final.parent)
+            except layout.LayoutError as exc:
+                _log_note(args.log, f"WARNING: {exc}")
+    except (RunnerError, layout.LayoutError, OSError) as exc:
+        if not isinstance(exc, RunnerError):
+            exc = RunnerError(f"{args.label}: {exc}")
         print(f"ERROR: {exc}", file=sys.stderr)
         try:  # on a full disk the marker may stay empty: its name still tells which job failed
             marker.parent.mkdir(parents=True, exist_ok=True)

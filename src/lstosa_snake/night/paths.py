@@ -8,17 +8,25 @@ never written; products go below ``output_root`` (by default the same tree)::
     monitoring/PixelCalibration/Cat-A/drs4_time_sampling_from_FF/<date>/<version>/time_calibration.Run01873.0000.h5
     monitoring/RunSummary/RunSummary_<date>.ecsv                      (when created from the raw files)
     R0G/<date>/LST-1.{1..4}.Run01874.0001.fits.fz                     (legacy_raw nights: gain-selected DATA)
-    DL1/<date>/<prod_id>/dl1_LST-1.Run01874.0001.h5                   (per sub-run)
-    DL1/<date>/<prod_id>/dl1_LST-1.Run01874.h5                        (per run, merged, no images; DL1b with dl1ab)
+    DL1/<date>/<prod_id>/dl1_LST-1.Run01874.0001.h5                   (DL1a, per sub-run)
+    DL1/<date>/<prod_id>/tailcut84/dl1_LST-1.Run01874.0001.h5       (DL1b, docs/dl1b.md; dl1b/ links to it)
+    DL1/<date>/<prod_id>/tailcut84/dl1_LST-1.Run01874.h5            (per run, merged, no images)
     DL1/<date>/<prod_id>/muons/muons_LST-1.Run01874[.0001].fits
     DL1/<date>/<prod_id>/interleaved/interleaved_LST-1.Run01874.0001.h5
-    DL1/<date>/<prod_id>/datacheck/datacheck_dl1_LST-1.Run01874[.0001].h5 (+ .pdf per run)
-    DL1/datacheck_files/night_wise/<prod_id>/<date>/DL1_datacheck_<date>.h5
-    DL2/<date>/<prod_id>/dl2_LST-1.Run01874[.0001].h5
-    DL1/<date>/<prod_id>/tailcut84/dl1_LST-1.Run01874.0001.h5       (DL1b, docs/dl1b.md; dl1b/ links to it)
+    DL1/<date>/<prod_id>/tailcut84/datacheck/datacheck_dl1_LST-1.Run01874[.0001].h5 (+ .pdf per run)
+    DL1/datacheck_files/<date>/                                       (links to the datacheck files, muons/)
+    DL1/datacheck_files/night_wise/<prod_id>/<date>/DL1_datacheck_<date>.{h5,html,log} (+ latest links)
+    DL2/<date>/<prod_id>/tailcut84/nsb_tuning_0.00/dl2_LST-1.Run01874.h5
+    DL2/<date>/<prod_id>/dl2_LST-1.Run01874.0001.h5                   (per sub-run: LSTOSA has none)
+    OSA/Closer/<date>/<prod_id>/NightFinished.txt
     DL1/<date>/<prod_id>/tailcuts/{dl1ab,tailcuts}_Run01874.json, log_find_tailcuts_Run01874.log
     monitoring/PixelCalibration/Cat-B/calibration/<date>/<version>/cat_B_calibration_filters_52.Run01874.h5
     running_analysis/<date>/<prod_id>/{log,benchmarks,staging}/       (work area)
+
+Products that LSTOSA keeps in a cleaning (``tailcut84``) and NSB (``nsb_tuning_0.14``) directory
+are written there (``lstosa_*`` methods, docs/layout.md); the workflow's own handle on each is a
+relative link at the fixed path of the method without the prefix (``dl1_run`` ...), since those
+directories are known only once a run's tail cuts are.
 
 Methods return concrete paths; ``*_pattern`` attributes keep ``{run}``/``{subrun}`` as Snakemake
 wildcards (run: 5 digits, sub-run: 4 digits).
@@ -28,38 +36,33 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from lstosa_snake.core.errors import ConfigError
 
 from .dates import compact
+from .lstosa_tree import LstosaTree, check_id
 
 #: Snakemake wildcard constraints matching the LST file names.
 WILDCARDS = {"run": r"\d{5}", "subrun": r"\d{4}"}
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-
-
-def check_id(value: str, what: str) -> str:
-    """Production ids and versions become directory names: refuse separators and '..'."""
-    if not isinstance(value, str) or not _SAFE_ID.match(value) or ".." in value:
-        raise ConfigError(f"{what} must be letters, digits and . _ + - (no '/' or '..'), got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
-class NightPaths:
+class NightPaths(LstosaTree):
     data_root: Path
     output_root: Path
     night: dt.date
     prod_id: str
     calib_version: str
+    #: the calibration box's filter positions in the Cat-A/Cat-B file names (LSTOSA asks CaCo's database,
+    #: 52 when it has no answer; here config calibration_filters)
+    calib_filters: int = 52
 
     def __post_init__(self):
         check_id(self.prod_id, "prod_id")
         check_id(self.calib_version, "calibration_version")
+        if not isinstance(self.calib_filters, int) or not 0 <= self.calib_filters <= 99:
+            raise ConfigError(f"calibration_filters must be an integer 0-99, got {self.calib_filters!r}")
 
     # ----------------------------------------------------------------- inputs
     @property
@@ -122,7 +125,7 @@ class NightPaths:
         return self._catA("drs4_baseline", night) / f"drs4_pedestal.Run{int(run):05d}.0000.h5"
 
     def charge_calibration(self, run, night: dt.date | None = None) -> Path:
-        return self._catA("calibration", night) / f"calibration_filters_52.Run{int(run):05d}.0000.h5"
+        return self._catA("calibration", night) / f"calibration_filters_{self.calib_filters}.Run{int(run):05d}.0000.h5"
 
     def time_calibration(self, run, night: dt.date | None = None) -> Path:
         return self._catA("drs4_time_sampling_from_FF", night) / f"time_calibration.Run{int(run):05d}.0000.h5"
@@ -185,7 +188,7 @@ class NightPaths:
     def catB_calibration(self, run) -> Path:
         return (
             self.output_root / "monitoring" / "PixelCalibration" / "Cat-B" / "calibration" / self.date
-            / self.calib_version / f"cat_B_calibration_filters_52.Run{int(run):05d}.h5"
+            / self.calib_version / f"cat_B_calibration_filters_{self.calib_filters}.Run{int(run):05d}.h5"
         )
 
     def catB_status(self, run) -> Path:
@@ -227,6 +230,7 @@ class NightPaths:
     @property
     def staging_dir(self) -> Path:
         return self.running_dir / "staging"
+
 
     # ------------------------------------------------- Snakemake patterns
     def pattern(self, method: str, **fixed) -> str:

@@ -45,7 +45,8 @@ def night_paths(config: dict, base: Path) -> NightPaths:
     night = parse_night_date(config.get("date"))
     data_root = resolve(config["data_root"], base)
     output_root = resolve(config.get("output_root") or data_root, base)
-    return NightPaths(data_root, output_root, night, str(config["prod_id"]), str(config["calibration_version"]))
+    return NightPaths(data_root, output_root, night, str(config["prod_id"]), str(config["calibration_version"]),
+                      52 if config.get("calibration_filters") is None else int(config["calibration_filters"]))
 
 
 _SUBRUN_SPEC = re.compile(r"^\s*(\d{1,5})\.(\d{1,4})\s*$")

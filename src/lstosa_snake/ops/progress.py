@@ -148,9 +148,11 @@ class Progress:
         return f"{self.finished} of {self.total} jobs ({pct} %), {eta_text(self.eta())}"
 
     def stages(self) -> str:
-        """Stages under way or waiting, in Snakemake's order: 'r0_to_dl1 3/10'."""
-        return ", ".join(f"{rule} {self.done.get(rule, 0)}/{n}" for rule, n in self.totals.items()
-                         if rule not in HIDDEN and self.done.get(rule, 0) < n)
+        """Stages under way or waiting, most jobs left first (the sub-run stages, the bulk of a night, stay
+        visible on a narrow terminal): 'r0_to_dl1 3/10, ...'."""
+        left = [(n - self.done.get(rule, 0), i, rule, n) for i, (rule, n) in enumerate(self.totals.items())
+                if rule not in HIDDEN and self.done.get(rule, 0) < n]
+        return ", ".join(f"{rule} {n - k}/{n}" for k, _, rule, n in sorted(left, key=lambda x: (-x[0], x[1])))
 
     # ---- reporting
     def tick(self) -> None:

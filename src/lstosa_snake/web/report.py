@@ -137,10 +137,11 @@ def _close(args) -> int:
     report = build_report(plan)
     atomic_write_text(Path(args.report), json.dumps(report, indent=2) + "\n")
     n_runs = sum(1 for s in report["sequences"] if s["type"] == "DATA")
-    atomic_write_text(
-        Path(args.finished),
-        f"night {report['date']} closed {report['closed']} prod {report['prod_id']} runs {n_runs}\n",
-    )
+    for finished in args.finished:  # LSTOSA's OSA/Closer flag first: the workflow's own is written last
+        atomic_write_text(
+            Path(finished),
+            f"night {report['date']} closed {report['closed']} prod {report['prod_id']} runs {n_runs}\n",
+        )
     print(f"night {report['date']} closed: report {args.report}")
     return 0
 
@@ -152,7 +153,7 @@ def main(argv=None) -> int:
     close.add_argument("--base", required=True)
     close.add_argument("--config-json", required=True)
     close.add_argument("--report", required=True)
-    close.add_argument("--finished", required=True)
+    close.add_argument("--finished", required=True, action="append", help="flag file(s), written in this order")
     args = parser.parse_args(argv)
     return _close(args)
 

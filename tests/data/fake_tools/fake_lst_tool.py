@@ -171,6 +171,7 @@ def main():
     elif tool == "lstchain_longterm_dl1_check":
         write(out_file)
         write(Path(out_file).with_suffix(".html"))
+        write(Path(out_file).with_suffix(".log"))  # the real tool's data-quality warnings
     elif out_file:
         write(out_file)
     else:
