@@ -31,11 +31,14 @@ d=${date//-/}
 cat <<MSG
 
 Results of the night $date (below $root/$data):
-  DL1 per sub-run and merged per run : $data/DL1/$d/v0.12/
-  DL2 per sub-run and merged per run : $data/DL2/$d/v0.12/
-  calibration (DRS4, charge, time)   : $data/monitoring/PixelCalibration/Cat-A/
-  datacheck PDFs per run             : $data/DL1/$d/v0.12/datacheck/
+  DL1a per sub-run                   : $data/DL1/$d/v0.12/
+  DL1b per sub-run and merged per run: $data/DL1/$d/v0.12/tailcut*/   (each run's cleaning; LSTOSA's tree: docs/layout.md)
+  DL2 merged per run                 : $data/DL2/$d/v0.12/tailcut*/nsb_tuning_*/
+  DL2 per sub-run                    : $data/DL2/$d/v0.12/
+  calibration (DRS4, charge, time)   : $data/monitoring/PixelCalibration/Cat-A/*/$d/pro/
+  datacheck files and PDFs           : $data/DL1/$d/v0.12/tailcut*/datacheck/, links in $data/DL1/datacheck_files/$d/
   night-wise datacheck               : $data/DL1/datacheck_files/night_wise/v0.12/$d/
+  night closed flag                  : $data/OSA/Closer/$d/v0.12/NightFinished.txt
   night report                       : $data/running_analysis/$d/v0.12/night_report.json
   logs and benchmarks                : $data/running_analysis/$d/v0.12/{log,benchmarks}/
 Status: .venv/bin/lstosa-status --date $date --data-root $data

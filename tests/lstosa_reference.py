@@ -2,7 +2,7 @@
 
 Run in the tools' environment, with LSTOSA installed by scripts/install_lstosa_reference.sh::
 
-    .venv-lst/bin/python tests/lstosa_reference.py --base BASE --date 2020-01-27 --prod-id v0.1 \
+    .venv-lst/bin/python tests/lstosa_reference.py --base BASE --date 2020-01-27 --prod-id v0.12 \
         --runs 2003 2004 --calibration-runs 2001 2002 [--dl1-prod-id tailcut84] [--nsb-prod-id nsb_tuning_0.00]
 
 A temporary sequencer.cfg (LSTOSA's default, BASE set) is read by LSTOSA's config at import; then

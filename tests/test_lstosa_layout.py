@@ -208,7 +208,7 @@ def test_the_old_layout_is_not_found(reference, tmp_path):
 
 # --------------------------------------------------------------------------- e2e: the processed night
 
-E2E_DATE, E2E_NIGHT_DIR, E2E_PROD = "2020-01-27", "20200127", "v0.1"
+E2E_DATE, E2E_NIGHT_DIR, E2E_PROD = "2020-01-27", "20200127", "v0.12"
 
 
 def probe(*paths) -> list[dict]:
