@@ -84,9 +84,10 @@ def test_demo_bench_direct_script_makes_the_workflows_products(tmp_path):
     for run, subruns in ((1874, 3), (1875, 2)):
         assert f"DL2/{d}/v0.12/dl2_LST-1.Run{run:05d}.h5" in made["direct"]
         assert {f"DL1/{d}/v0.12/dl1_LST-1.Run{run:05d}.{s:04d}.h5" for s in range(subruns)} <= made["direct"]
-    # 5 sub-run chains of 3, 6 jobs per run (3 merges, datacheck, plots, provenance), 4 calibration jobs,
-    # the run summary conversion, 4 night jobs (DL1b and transparency are off with the fake tools)
-    assert njobs == 3 * 5 + 6 * 2 + 4 + 1 + 4, njobs
+    # 5 sub-run chains of 3, 6 jobs per run (3 merges, datacheck, plots, provenance), 6 calibration jobs (4 and
+    # lstchain's two Cat-A PDFs), the run summary conversion, 5 night jobs (with LSTOSA's datacheck links; DL1b
+    # and transparency are off with the fake tools)
+    assert njobs == 3 * 5 + 6 * 2 + 6 + 1 + 5, njobs
 
 
 def test_demo_bench_stages_compares_the_same_night_without_and_with_the_stages(tmp_path, monkeypatch, capsys):
